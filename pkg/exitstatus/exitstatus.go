@@ -1,0 +1,122 @@
+package exitstatus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// The contract's exit statuses.
+const (
+	// OK means done: the detector ran, the guard allowed the path, every stop/start succeeded.
+	OK = 0
+	// No means the answer is no, or an action partly failed.
+	No = 1
+	// Usage means bad usage or input.
+	Usage = 2
+	// Cluster means the cluster could not be asked.
+	Cluster = 3
+)
+
+// Error is an error that knows the exit status it should end the process with.
+type Error struct {
+	Code int
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// WithCode wraps err so that Code reports code for it. A nil err stays nil.
+func WithCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Code: code, Err: err}
+}
+
+// Usagef returns a bad-usage or bad-input error (exit status 2).
+func Usagef(format string, args ...any) error {
+	return &Error{Code: Usage, Err: fmt.Errorf(format, args...)}
+}
+
+// Rejectedf returns an error for a "no" answer or a partly failed action (exit status 1).
+func Rejectedf(format string, args ...any) error {
+	return &Error{Code: No, Err: fmt.Errorf(format, args...)}
+}
+
+// Clusterf returns an error for a cluster that could not be asked (exit status 3).
+func Clusterf(format string, args ...any) error {
+	return &Error{Code: Cluster, Err: fmt.Errorf(format, args...)}
+}
+
+// Code returns the exit status for err: 0 for nil, the code of the outermost *Error in its
+// chain, the classification of ForAPIError for a Kubernetes API or network error, and 1
+// otherwise.
+func Code(err error) int {
+	if err == nil {
+		return OK
+	}
+	var coded *Error
+	if errors.As(err, &coded) {
+		return coded.Code
+	}
+	if IsClusterUnreachable(err) {
+		return Cluster
+	}
+	return No
+}
+
+// IsClusterUnreachable reports whether err means the API server could not be asked or would not
+// answer: a network failure, a timeout, an authentication or authorization failure, or a
+// server-side error.
+func IsClusterUnreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch {
+	case apierrors.IsUnauthorized(err), apierrors.IsForbidden(err),
+		apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
+		apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err),
+		apierrors.IsInternalError(err), apierrors.IsUnexpectedServerError(err):
+		return true
+	case errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Code >= 500 {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var urlErr *url.Error
+	return errors.As(err, &urlErr)
+}
+
+// ForAPIError gives an error from the Kubernetes API its exit status: a missing object that the
+// user named is bad input (2), an unreachable, unauthorized, forbidden or failing server is 3,
+// anything else is 1. what names the request for the message, such as "get upgrade
+// cloudweav-system/u1".
+func ForAPIError(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	wrapped := fmt.Errorf("%s: %w", what, err)
+	switch {
+	case apierrors.IsNotFound(err):
+		return WithCode(Usage, wrapped)
+	case apierrors.IsUnauthorized(err):
+		return WithCode(Cluster, fmt.Errorf("%w (check the kubeconfig's credentials)", wrapped))
+	case apierrors.IsForbidden(err):
+		return WithCode(Cluster, fmt.Errorf("%w (check the RBAC role bound to this user, see deploy/rbac.yaml)", wrapped))
+	case IsClusterUnreachable(err):
+		return WithCode(Cluster, fmt.Errorf("%w (check that the API server is reachable and healthy)", wrapped))
+	}
+	return WithCode(No, wrapped)
+}
