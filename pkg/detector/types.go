@@ -44,6 +44,9 @@ const (
 type Reason struct {
 	Code    ReasonCode `json:"code"`
 	Message string     `json:"message"`
+	// KubeVirtReason is the reason KubeVirt gave on the VMI's LiveMigratable condition, for
+	// ReasonNotLiveMigratable (for example DisksNotLiveMigratable).
+	KubeVirtReason string `json:"kubevirtReason,omitempty"`
 }
 
 // VMVerdict is the verdict on one VM running on the analysed node.
