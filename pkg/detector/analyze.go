@@ -25,7 +25,9 @@ var vmiRules = []vmiRule{checkNodeSelector, checkHostDevices, checkGPUs, checkLi
 type vmCase struct {
 	vmi      *kubevirtv1.VirtualMachineInstance
 	launcher *corev1.Pod
-	verdict  VMVerdict
+	// targets are the nodes that can take the VM (shared between VMs: never modified).
+	targets *targetSet
+	verdict VMVerdict
 }
 
 // Analyze judges every VM running on node nodeName of state and says whether it can
@@ -86,6 +88,7 @@ func Analyze(nodeName string, state ClusterState) (*Report, error) {
 			}
 		}
 		set := finder.targetsFor(constraintsOf(c.vmi, c.launcher))
+		c.targets = set
 		if set.affinityErr != nil {
 			report.Warnings = append(report.Warnings, fmt.Sprintf("vm %s: its required node affinity has errors, nodes matching no term are ruled out: %v", c.verdict.Key(), set.affinityErr))
 		}
@@ -95,7 +98,7 @@ func Analyze(nodeName string, state ClusterState) (*Report, error) {
 			c.verdict.Targets = append([]string(nil), set.targets...)
 		}
 	}
-	report.Warnings = append(report.Warnings, placeTogether(cases, idx, state.PodsKnown)...)
+	report.Warnings = append(report.Warnings, placeTogether(cases, finder.open, idx, state.PodsKnown)...)
 
 	for _, c := range cases {
 		c.verdict.Migratable = len(c.verdict.Reasons) == 0

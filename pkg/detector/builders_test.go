@@ -207,3 +207,16 @@ func withLaunchers(state ClusterState) ClusterState {
 	state.PodsKnown = true
 	return state
 }
+
+func podRequests(cpu, memory string) podOpt {
+	return func(p *corev1.Pod) {
+		req := corev1.ResourceList{}
+		if cpu != "" {
+			req[corev1.ResourceCPU] = resource.MustParse(cpu)
+		}
+		if memory != "" {
+			req[corev1.ResourceMemory] = resource.MustParse(memory)
+		}
+		p.Spec.Containers[0].Resources.Requests = req
+	}
+}

@@ -103,6 +103,9 @@ func (c schedulingConstraints) pod() *corev1.Pod {
 type targetSet struct {
 	// targets are the nodes that can take the VM, sorted by name.
 	targets []string
+	// nodes are the same nodes as indexes into targetFinder.open (ascending, so also sorted
+	// by name), for the capacity check.
+	nodes []int
 	// ruledOut counts the nodes that cannot, by reason (and taint).
 	ruledOut map[ruledOut]int
 	// affinityErr is set when the required node affinity could not be parsed.
@@ -194,7 +197,7 @@ func (f *targetFinder) judge(c schedulingConstraints) *targetSet {
 	}
 	affinity := nodeaffinity.GetRequiredNodeAffinity(c.pod())
 	logger := klog.Background()
-	for _, node := range f.open {
+	for i, node := range f.open {
 		if taint, out := corev1helpers.FindMatchingUntoleratedTaint(logger, node.Spec.Taints, c.Tolerations, blockingTaint, false); out {
 			set.ruledOut[ruledOut{reason: NodeUntoleratedTaint, detail: taint.ToString()}]++
 			continue
@@ -208,6 +211,7 @@ func (f *targetFinder) judge(c schedulingConstraints) *targetSet {
 			continue
 		}
 		set.targets = append(set.targets, node.Name)
+		set.nodes = append(set.nodes, i)
 	}
 	if len(set.targets) == 0 {
 		set.message = noTargetMessage(f.total, set.ruledOut)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,12 +128,8 @@ func (r *Restore) Run(ctx context.Context) (*Result, error) {
 }
 
 func splitKey(key string) (string, string, bool) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i+1:], i > 0 && i < len(key)-1
-		}
-	}
-	return "", "", false
+	ns, name, ok := strings.Cut(key, "/")
+	return ns, name, ok && ns != "" && name != ""
 }
 
 // waitHealthy polls KubeVirt's healthz with exponential backoff until it answers or Timeout passes.
