@@ -104,6 +104,7 @@ Exit status: 0 done; 1 the answer is no or an action partly failed; 2 bad usage 
 
 	root.AddCommand(
 		NewVersionCommand(g),
+		NewVersionGuardCommand(g),
 	)
 	return root
 }

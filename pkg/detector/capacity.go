@@ -48,12 +48,12 @@ func (free room) fits(need room) bool {
 	return (need.cpu == 0 || need.cpu <= free.cpu) && (need.memory == 0 || need.memory <= free.memory)
 }
 
-// placeTogether runs the capacity check over cases, which are sorted by namespace/name, and
-// returns the warnings of a skipped check.
-func placeTogether(cases []*vmCase, idx *clusterIndex, podsKnown bool) []string {
+// placeTogether runs the capacity check over cases, which are sorted by namespace/name;
+// open are the nodes their targetSets index. It returns the warnings of a skipped check.
+func placeTogether(cases []*vmCase, open []*corev1.Node, idx *clusterIndex, podsKnown bool) []string {
 	var movers []*vmCase
 	for _, c := range cases {
-		if len(c.verdict.Reasons) == 0 && len(c.verdict.Targets) > 0 {
+		if len(c.verdict.Reasons) == 0 && len(c.targets.nodes) > 0 {
 			movers = append(movers, c)
 		}
 	}
@@ -65,40 +65,42 @@ func placeTogether(cases []*vmCase, idx *clusterIndex, podsKnown bool) []string 
 	}
 
 	var warnings, noLauncher []string
-	targets := map[string]bool{}
+	isTarget := make([]bool, len(open))
+	seen := map[*targetSet]bool{}
 	for _, c := range movers {
 		if c.launcher == nil {
 			noLauncher = append(noLauncher, c.verdict.Key())
 		}
-		for _, t := range c.verdict.Targets {
-			targets[t] = true
+		if !seen[c.targets] {
+			seen[c.targets] = true
+			for _, i := range c.targets.nodes {
+				isTarget[i] = true
+			}
 		}
 	}
 	if len(noLauncher) > 0 {
 		warnings = append(warnings, fmt.Sprintf("capacity check skipped: the virt-launcher pod of %s is unknown, so what it needs is unknown", listNames(noLauncher)))
 	}
-	names := make([]string, 0, len(targets))
-	for t := range targets {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	free := make(map[string]room, len(names))
+	// free is indexed like open; open is sorted by name, so noAllocatable is too.
+	free := make([]room, len(open))
 	var noAllocatable []string
-	for _, name := range names {
-		node := idx.nodes[name]
+	for i, node := range open {
+		if !isTarget[i] {
+			continue
+		}
 		cpu, hasCPU := node.Status.Allocatable[corev1.ResourceCPU]
 		memory, hasMemory := node.Status.Allocatable[corev1.ResourceMemory]
 		if !hasCPU || !hasMemory || cpu.IsZero() || memory.IsZero() {
-			noAllocatable = append(noAllocatable, name)
+			noAllocatable = append(noAllocatable, node.Name)
 			continue
 		}
 		r := room{cpu: cpu.MilliValue(), memory: memory.Value()}
-		for _, pod := range idx.podsByNode[name] {
+		for _, pod := range idx.podsByNode[node.Name] {
 			used := requestsOf(pod)
 			r.cpu -= used.cpu
 			r.memory -= used.memory
 		}
-		free[name] = r
+		free[i] = r
 	}
 	if len(noAllocatable) > 0 {
 		warnings = append(warnings, fmt.Sprintf("capacity check skipped: target node(s) %s report no allocatable cpu or memory", listNames(noAllocatable)))
@@ -120,40 +122,39 @@ func placeTogether(cases []*vmCase, idx *clusterIndex, podsKnown bool) []string 
 	})
 	for _, c := range movers {
 		need := needs[c]
-		best := ""
-		for _, t := range c.verdict.Targets { // sorted by name: strict > keeps the smallest name on ties
-			r := free[t]
+		best := -1
+		// The targets are in name order: a strict comparison keeps the smallest name on ties.
+		for _, i := range c.targets.nodes {
+			r := free[i]
 			if !r.fits(need) {
 				continue
 			}
-			if b := free[best]; best == "" || r.memory > b.memory || (r.memory == b.memory && r.cpu > b.cpu) {
-				best = t
+			if best < 0 || r.memory > free[best].memory || (r.memory == free[best].memory && r.cpu > free[best].cpu) {
+				best = i
 			}
 		}
-		if best == "" {
+		if best < 0 {
 			c.verdict.Reasons = append(c.verdict.Reasons, Reason{
 				Code:    ReasonInsufficientResources,
-				Message: insufficientMessage(need, c.verdict.Targets, free),
+				Message: insufficientMessage(need, c.targets.nodes, open, free),
 			})
 			continue
 		}
-		r := free[best]
-		r.cpu -= need.cpu
-		r.memory -= need.memory
-		free[best] = r
-		c.verdict.Placement = best
+		free[best].cpu -= need.cpu
+		free[best].memory -= need.memory
+		c.verdict.Placement = open[best].Name
 	}
 	return nil
 }
 
 // insufficientMessage says what the VM needs and the most free memory left among its targets.
-func insufficientMessage(need room, targets []string, free map[string]room) string {
+func insufficientMessage(need room, targets []int, open []*corev1.Node, free []room) string {
 	most := targets[0]
-	for _, t := range targets[1:] {
-		if free[t].memory > free[most].memory {
-			most = t
+	for _, i := range targets[1:] {
+		if free[i].memory > free[most].memory {
+			most = i
 		}
 	}
 	return fmt.Sprintf("no room once the VMs that can leave are placed together: it needs cpu %s and memory %s, and none of its %d target node(s) has that free (most free memory: %s with cpu %s, memory %s)",
-		formatCPU(need.cpu), formatMemory(need.memory), len(targets), most, formatCPU(free[most].cpu), formatMemory(free[most].memory))
+		formatCPU(need.cpu), formatMemory(need.memory), len(targets), open[most].Name, formatCPU(free[most].cpu), formatMemory(free[most].memory))
 }

@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -274,5 +275,24 @@ func TestSchedulingConstraintsSource(t *testing.T) {
 				t.Errorf("reasons (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestBrokenNodeAffinityWarns(t *testing.T) {
+	vmi := newVMI("default", "vm", "n1")
+	broken := newLauncher(vmi, podAffinity("zone", "a"))
+	broken.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Operator = "Near"
+	state := ClusterState{Nodes: []corev1.Node{newNode("n1"), newNode("n2")}, VMIs: []kubevirtv1.VirtualMachineInstance{vmi}, Pods: []corev1.Pod{broken}, PodsKnown: true}
+	report, err := Analyze("n1", state)
+	if err != nil {
+		t.Fatalf("Analyze: %v", err)
+	}
+	if diff := cmp.Diff(noTarget("0/2 nodes can take it: 1 source node, 1 node affinity"), report.VMs[0].Reasons); diff != "" {
+		t.Errorf("reasons (-want +got):\n%s", diff)
+	}
+	// The parse error's wording is the library's; only its start is ours.
+	const prefix = "vm default/vm: its required node affinity has errors, nodes matching no term are ruled out: "
+	if len(report.Warnings) != 1 || !strings.HasPrefix(report.Warnings[0], prefix) || !strings.Contains(report.Warnings[0], `"Near"`) {
+		t.Errorf("warnings = %q, want one starting %q and naming the operator", report.Warnings, prefix)
 	}
 }

@@ -74,7 +74,8 @@ func (v VMVerdict) Key() string { return v.Namespace + "/" + v.Name }
 type SkippedVM struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
-	Phase     string `json:"phase"`
+	// Phase is the VMI's phase, "Unset" when it has none.
+	Phase string `json:"phase"`
 }
 
 // Report is the outcome of analysing one node.

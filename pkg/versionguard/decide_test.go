@@ -159,7 +159,7 @@ func TestDecideMessages(t *testing.T) {
 		{
 			in: Input{Current: "v1.2-head", Target: "v1.3.0"},
 			want: Decision{Current: "v1.2-head", Target: "v1.3.0", Allowed: true, Rule: RuleCurrentDev,
-				Message: "the current version v1.2-head is a dev version, which strict mode off allows to upgrade to v1.3.0"},
+				Message: "the current version v1.2-head is a dev version; upgrading from it to v1.3.0 is allowed because strict mode is off"},
 		},
 		{
 			in: Input{Current: "v1.3.0", Target: "v1.3.0", Strict: true},

@@ -90,7 +90,7 @@ func currentDev(p path) (verdict, bool) {
 		return verdict{false, fmt.Sprintf("the current version %s is a dev version, and strict mode does not allow upgrading from a dev version to %s %s",
 			p.current, p.target.Kind(), p.target)}, true
 	}
-	return verdict{true, fmt.Sprintf("the current version %s is a dev version, which strict mode off allows to upgrade to %s", p.current, p.target)}, true
+	return verdict{true, fmt.Sprintf("the current version %s is a dev version; upgrading from it to %s is allowed because strict mode is off", p.current, p.target)}, true
 }
 
 func sameVersion(p path) (verdict, bool) {

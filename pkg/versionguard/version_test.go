@@ -30,7 +30,8 @@ func TestParseVersionKind(t *testing.T) {
 		{"V1.2.1", KindDev, ""},
 		{"v01.2.1", KindDev, ""},
 		{"v1.2.1-", KindDev, ""},
-		{"v1.2.1-rc01", KindDev, ""}, // numeric pre-release identifiers have no leading zero
+		{"v1.2.1-rc.01", KindDev, ""}, // numeric pre-release identifiers have no leading zero
+		{"v1.2.1-rc01", KindPrerelease, "1.2.1"},
 		{"v1.2.1.4", KindDev, ""},
 		{"v", KindDev, ""},
 		{"v1.2.3-dirty+g1234abc.é", KindDev, ""},
