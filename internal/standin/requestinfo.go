@@ -38,11 +38,16 @@ func parseRequest(method string, u *url.URL) requestInfo {
 	parts := splitPath(u.Path)
 	var rest []string
 	switch {
-	case len(parts) >= 3 && parts[0] == "api":
+	case len(parts) >= 2 && parts[0] == "api":
 		info.Version, rest = parts[1], parts[2:]
-	case len(parts) >= 4 && parts[0] == "apis":
-		info.Group, info.Version, rest = parts[1], parts[2], parts[3:]
-	default:
+	case len(parts) >= 2 && parts[0] == "apis":
+		info.Group, rest = parts[1], parts[2:]
+		if len(rest) > 0 {
+			info.Version, rest = rest[0], rest[1:]
+		}
+	}
+	if len(rest) == 0 {
+		// Not a resource request: discovery, /version, /healthz...
 		info.Verb = nonResourceVerb(method)
 		return info
 	}
