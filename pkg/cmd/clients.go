@@ -14,10 +14,15 @@ func (g *GlobalOptions) Clients() (*kube.Clients, error) {
 	if err != nil {
 		return nil, exitstatus.Usagef("load the kubeconfig: %w (check --kubeconfig, $KUBECONFIG and --context)", err)
 	}
-	if config.Timeout == 0 {
-		// Never wait forever for one request; --request-timeout overrides this.
-		config.Timeout = 30 * time.Second
+	// Each try of a request is bounded by --request-timeout (30s when unset, so that no request
+	// waits forever); transient failures are retried within kube.DefaultRetryPolicy.
+	policy := kube.DefaultRetryPolicy
+	policy.PerAttempt = config.Timeout
+	if policy.PerAttempt == 0 {
+		policy.PerAttempt = 30 * time.Second
 	}
+	config.Timeout = 0
+	config.Wrap(kube.WrapRetry(policy))
 	clients, err := kube.NewClients(config)
 	if err != nil {
 		return nil, exitstatus.Usagef("%w", err)

@@ -1,0 +1,151 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// RetryPolicy bounds the retries of transient failures.
+type RetryPolicy struct {
+	// Attempts is the most tries of one request, the first included (at least 1).
+	Attempts int
+	// Initial is the wait before the first retry; it doubles with each retry up to Max.
+	Initial time.Duration
+	Max     time.Duration
+	// PerAttempt bounds each try (the --request-timeout); 0 means no bound of its own.
+	PerAttempt time.Duration
+}
+
+// DefaultRetryPolicy retries up to 5 times over about 10 seconds.
+var DefaultRetryPolicy = RetryPolicy{Attempts: 6, Initial: 250 * time.Millisecond, Max: 4 * time.Second}
+
+// RetryTransport retries requests that are safe to repeat when they fail transiently: HTTP 5xx,
+// 429 (after the server's Retry-After, bounded by Max), a dropped connection or a timed-out try.
+//
+// Only GET and HEAD, which change nothing, and PUT, which the API server guards with the
+// object's resourceVersion (a repeat of a PUT that did land fails with a conflict instead of
+// writing twice; KubeVirt answers a repeated stop or start with "already stopped/running"), are
+// retried. POST and DELETE are never repeated here: their callers decide.
+type RetryTransport struct {
+	Next   http.RoundTripper
+	Policy RetryPolicy
+	// Sleep waits between tries; tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// WrapRetry returns a function for rest.Config.WrapTransport that adds RetryTransport.
+func WrapRetry(policy RetryPolicy) func(http.RoundTripper) http.RoundTripper {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return &RetryTransport{Next: next, Policy: policy}
+	}
+}
+
+func retriableMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodPut
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	attempts := max(t.Policy.Attempts, 1)
+	if !retriableMethod(req.Method) || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+		attempts = 1
+	}
+	backoff := t.Policy.Initial
+	for attempt := 1; ; attempt++ {
+		try := req
+		cancel := context.CancelFunc(func() {})
+		if attempt > 1 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			try = req.Clone(req.Context())
+			try.Body = body
+		}
+		if t.Policy.PerAttempt > 0 {
+			var ctx context.Context
+			ctx, cancel = context.WithTimeout(try.Context(), t.Policy.PerAttempt)
+			try = try.WithContext(ctx)
+		}
+		resp, err := t.Next.RoundTrip(try)
+		wait, retry := t.shouldRetry(req, resp, err)
+		if !retry || attempt >= attempts {
+			if resp != nil && cancel != nil {
+				resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+			} else {
+				cancel()
+			}
+			return resp, err
+		}
+		if resp != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		cancel()
+		if wait > 0 {
+			// The server said when to come back: honour it, within the bound.
+			wait = min(wait, t.Policy.Max)
+		} else {
+			wait = backoff + time.Duration(rand.Int64N(int64(backoff)/5+1))
+			backoff = min(backoff*2, t.Policy.Max)
+		}
+		if err := t.sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// shouldRetry says whether a try's outcome is transient, and how long the server asked to wait.
+func (t *RetryTransport) shouldRetry(req *http.Request, resp *http.Response, err error) (time.Duration, bool) {
+	if err != nil {
+		// The caller's own deadline or cancellation ends the request; a try that timed out
+		// on its own, or a dropped connection, is worth another try.
+		return 0, req.Context().Err() == nil && !errors.Is(err, context.Canceled)
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return retryAfter(resp), true
+	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+		return retryAfter(resp), true
+	}
+	return 0, false
+}
+
+func retryAfter(resp *http.Response) time.Duration {
+	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || secs < 0 {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
+}
+
+func (t *RetryTransport) sleep(ctx context.Context, d time.Duration) error {
+	if t.Sleep != nil {
+		return t.Sleep(ctx, d)
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// cancelOnClose releases a try's own timeout when the caller is done with the body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
