@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,7 +48,7 @@ func (s *Server) lockVM(ns, name string) func() {
 // the background after Options.AsyncDelay.
 func (s *Server) afterAccepted(ctx context.Context, ns, name string) error {
 	s.mu.Lock()
-	delay, closed := s.asyncDelay, s.closed
+	delay, closed, kick := s.asyncDelay, s.closed, s.kick
 	if delay > 0 && !closed {
 		s.pending.Add(1)
 	}
@@ -60,7 +61,12 @@ func (s *Server) afterAccepted(ctx context.Context, ns, name string) error {
 	}
 	go func() {
 		defer s.pending.Done()
-		if !sleepCtx(s.controlCtx, delay) {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-kick:
+		case <-s.controlCtx.Done():
 			return
 		}
 		unlock := s.lockVM(ns, name)

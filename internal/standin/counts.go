@@ -35,15 +35,15 @@ type Request struct {
 	User string
 	// Served is true for requests the stand-in answered itself (the KubeVirt subresource API).
 	Served bool
-	// Code is the HTTP status sent, 0 while the request is in flight or when the connection
-	// was dropped before a status was sent.
+	// Code is the HTTP status sent, 0 until a status is sent (and for a connection dropped
+	// before any).
 	Code int
 	// Dropped is true when the stand-in closed the connection without a complete response
 	// (an injected drop, or the API server could not be reached).
 	Dropped bool
 	// Fault is the id of the injected fault applied to the request, 0 for none.
 	Fault int
-	// Done is true once the response is complete (or the connection dropped).
+	// Done is true once the stand-in has finished with the request.
 	Done bool
 	// Duration is how long the stand-in took to answer. For measurements only.
 	Duration time.Duration
@@ -110,12 +110,15 @@ func (s *Server) Requests() []Request {
 	return s.log.snapshot()
 }
 
-// Counts returns how many completed requests the log holds per Request.Key, for example
-// {"list pods 200": 3, "update virtualmachines/stop 202": 2}.
+// Counts returns how many answered requests the log holds per Request.Key, for example
+// {"list pods 200": 3, "update virtualmachines/stop 202": 2}. A request counts once its
+// status is sent (a watch as soon as it starts streaming) or its connection dropped; one
+// still waiting (an injected delay) does not count yet. The log is written before the client
+// sees the answer, so a client's call has always been counted when it returns.
 func (s *Server) Counts() map[string]int {
 	counts := map[string]int{}
 	for _, r := range s.log.snapshot() {
-		if r.Done {
+		if r.Code != 0 || r.Dropped {
 			counts[r.Key()]++
 		}
 	}

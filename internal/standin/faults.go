@@ -213,19 +213,28 @@ func reasonForCode(code int) metav1.StatusReason {
 var errDropped = errors.New("connection dropped by an injected fault")
 
 // recordingWriter remembers the status code sent and can cut the connection after a number
-// of body bytes.
+// of body bytes. It logs the status before the client can see it, and a drop before the
+// connection closes, so that a client never observes a response the log does not hold yet.
 type recordingWriter struct {
 	http.ResponseWriter
+	log       *requestLog
+	rec       *Request
 	code      int
 	written   int
 	dropAfter int // 0: never
 	dropped   bool
 }
 
-func (w *recordingWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
+func (w *recordingWriter) setCode(code int) {
+	if w.code != 0 {
+		return
 	}
+	w.code = code
+	w.log.update(w.rec, func(q *Request) { q.Code = code })
+}
+
+func (w *recordingWriter) WriteHeader(code int) {
+	w.setCode(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -233,9 +242,7 @@ func (w *recordingWriter) Write(p []byte) (int, error) {
 	if w.dropped {
 		return 0, errDropped
 	}
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
+	w.setCode(http.StatusOK)
 	if w.dropAfter > 0 && w.written+len(p) >= w.dropAfter {
 		n, _ := w.ResponseWriter.Write(p[:w.dropAfter-w.written])
 		w.written += n
@@ -264,8 +271,12 @@ func (w *recordingWriter) drop() {
 		return
 	}
 	w.dropped = true
+	w.log.update(w.rec, func(q *Request) { q.Dropped = true })
 	rc := http.NewResponseController(w.ResponseWriter)
-	_ = rc.Flush()
+	if w.code != 0 {
+		// Send what the handler wrote; with no status yet, send nothing at all.
+		_ = rc.Flush()
+	}
 	conn, buf, err := rc.Hijack()
 	if err != nil {
 		return

@@ -63,6 +63,7 @@ type Server struct {
 	pending    sync.WaitGroup
 	closed     bool
 	asyncErrs  []error
+	kick       chan struct{} // closed by RunPending to run background work at once
 	controlCtx context.Context
 	cancel     context.CancelFunc
 }
@@ -101,7 +102,7 @@ func StartWithOptions(upstream *rest.Config, opts Options) (*Server, error) {
 		asyncDelay: opts.AsyncDelay, healthy: true,
 		lastNode: map[string]string{}, lastPod: map[string]corev1.ResourceList{},
 		lastConds: map[string][]kubevirtv1.VirtualMachineInstanceCondition{}, vmLocks: map[string]*sync.Mutex{},
-		controlCtx: ctx, cancel: cancel,
+		kick: make(chan struct{}), controlCtx: ctx, cancel: cancel,
 	}
 	s.proxy = &httputil.ReverseProxy{
 		Rewrite:       s.rewrite,
@@ -198,6 +199,17 @@ func (s *Server) SetAsyncDelay(d time.Duration) {
 
 // WaitIdle waits until background virt-controller work (Options.AsyncDelay) is done.
 func (s *Server) WaitIdle() {
+	s.pending.Wait()
+}
+
+// RunPending makes background virt-controller work that is waiting out its AsyncDelay run
+// now, and waits for it: a test can look at the state between a reply and the controller's
+// reaction without depending on time.
+func (s *Server) RunPending() {
+	s.mu.Lock()
+	close(s.kick)
+	s.kick = make(chan struct{})
+	s.mu.Unlock()
 	s.pending.Wait()
 }
 
@@ -309,14 +321,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Group: info.Group, Version: info.Version, Namespace: info.Namespace, Resource: info.Resource,
 		Name: info.Name, Subresource: info.Subresource, User: id.user, Served: info.Group == SubresourceGroup,
 	})
-	rw := &recordingWriter{ResponseWriter: w}
+	rw := &recordingWriter{ResponseWriter: w, log: &s.log, rec: rec}
 	defer func() {
-		s.log.update(rec, func(q *Request) {
-			q.Code, q.Dropped, q.Done, q.Duration = rw.code, rw.dropped, true, time.Since(start)
-			if rw.dropped && rw.written == 0 {
-				q.Code = 0
-			}
-		})
+		s.log.update(rec, func(q *Request) { q.Done, q.Duration = true, time.Since(start) })
 	}()
 
 	faultID, fault := s.faults.take(*rec)
@@ -333,10 +340,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			rw.dropAfter = fault.DropAfterBytes
 		case fault.Status != 0:
 			if fault.RetryAfter != "" {
-				w.Header().Set("Retry-After", fault.RetryAfter)
+				rw.Header().Set("Retry-After", fault.RetryAfter)
 			}
 			if fault.Body != nil {
-				w.Header().Set("Content-Type", "application/json")
+				rw.Header().Set("Content-Type", "application/json")
 				rw.WriteHeader(fault.Status)
 				_, _ = rw.Write(fault.Body)
 				return
@@ -358,7 +365,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			if v != http.ErrAbortHandler {
 				panic(v)
 			}
-			rw.drop()
+			if r.Context().Err() == nil {
+				// The upstream broke off; a client that went away itself is no drop.
+				rw.drop()
+			}
 		}
 	}()
 	s.proxy.ServeHTTP(rw, r.WithContext(ctx))

@@ -201,7 +201,7 @@ func (s *Server) stop(ctx context.Context, ns, name string, body []byte) *apierr
 	}
 	if vmi != nil && !vmi.IsFinal() && opts.GracePeriod != nil && !dryRun(opts.DryRun) {
 		patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"terminationGracePeriodSeconds": *opts.GracePeriod}})
-		if err := s.clients.Client.Patch(ctx, vmi, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		if err := s.clients.Client.Patch(ctx, vmi.DeepCopy(), client.RawPatch(types.MergePatchType, patch)); err != nil {
 			return apierrors.NewInternalError(err)
 		}
 	}

@@ -38,4 +38,3 @@ func requireFlagWith(set bool, flag, needs string) error {
 	}
 	return nil
 }
-

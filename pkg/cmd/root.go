@@ -36,16 +36,16 @@ type GlobalOptions struct {
 // NewGlobalOptions returns options that read their defaults from the environment: DEBUG and
 // TRACE turn on those levels, NO_COLOR turns off colour.
 func NewGlobalOptions(streams genericiooptions.IOStreams) *GlobalOptions {
+	// Keep only the connection flags an operator of this tool needs (--kubeconfig, --context,
+	// --request-timeout); the rest of kubectl's set (impersonation, server, token, ...) is left
+	// out by leaving its field nil.
 	configFlags := genericclioptions.NewConfigFlags(true)
-	// Keep only the connection flags an operator of this tool needs; the rest of kubectl's
-	// set (impersonation, server, token, ...) is left out by leaving its field nil.
-	keep := genericclioptions.ConfigFlags{
-		KubeConfig: configFlags.KubeConfig,
-		Context:    configFlags.Context,
-		Timeout:    configFlags.Timeout,
-	}
-	*configFlags = keep
-	configFlags.WrapConfigFn = nil
+	configFlags.CacheDir, configFlags.ClusterName, configFlags.AuthInfoName = nil, nil, nil
+	configFlags.Namespace, configFlags.APIServer, configFlags.TLSServerName = nil, nil, nil
+	configFlags.Insecure, configFlags.CertFile, configFlags.KeyFile, configFlags.CAFile = nil, nil, nil, nil
+	configFlags.BearerToken, configFlags.Impersonate, configFlags.ImpersonateUID = nil, nil, nil
+	configFlags.ImpersonateGroup, configFlags.Username, configFlags.Password = nil, nil, nil
+	configFlags.ImpersonateUserExtra, configFlags.DisableCompression = nil, nil
 	return &GlobalOptions{
 		Debug:       envBool("DEBUG"),
 		Trace:       envBool("TRACE"),

@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	cloudweavv1beta1 "github.com/cloudweav/upgrade-helper/pkg/apis/cloudweavhci/v1beta1"
 	"github.com/cloudweav/upgrade-helper/internal/testenv"
+	cloudweavv1beta1 "github.com/cloudweav/upgrade-helper/pkg/apis/cloudweavhci/v1beta1"
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
 	"github.com/cloudweav/upgrade-helper/pkg/versionguard"
 )
