@@ -2,6 +2,8 @@ package standin_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +30,18 @@ func rawClient(t *testing.T) *http.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// freshClient is an HTTP client for the stand-in that opens a new connection per request:
+// Go's transport silently resends an idempotent request whose reused connection dropped.
+func freshClient(t *testing.T) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(srv.CAData()) {
+		t.Fatal("bad stand-in CA")
+	}
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, DisableKeepAlives: true}}
 }
 
 // rawGet GETs path from the stand-in and reads the whole body.
@@ -129,7 +143,7 @@ func TestFaultDelay(t *testing.T) {
 func TestFaultDropConnection(t *testing.T) {
 	fresh(t)
 	id := srv.InjectFault(standin.Fault{Verb: "list", Resource: "nodes", Drop: true})
-	if _, _, err := rawGet(context.Background(), rawClient(t), "/api/v1/nodes"); err == nil {
+	if _, _, err := rawGet(context.Background(), freshClient(t), "/api/v1/nodes"); err == nil {
 		t.Errorf("list with a dropped connection succeeded")
 	}
 	srv.RemoveFault(id)

@@ -276,3 +276,14 @@ func TestExampleUpgrade(t *testing.T) {
 		t.Errorf("version spec incomplete: %+v", version.Spec)
 	}
 }
+
+// BenchmarkFromFilesExample reads examples/cluster.yaml (4 nodes, 11 VMs with their VMIs and
+// launcher pods, about 4,000 lines).
+func BenchmarkFromFilesExample(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := FromFiles([]string{exampleCluster}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
