@@ -188,7 +188,7 @@ func TestMakeImageBinaryRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[hdr.Name] = file{Mode: hdr.Mode, UID: hdr.Uid, GID: hdr.Gid, Dir: hdr.Typeflag == tar.TypeDir}
+		files[strings.TrimSuffix(hdr.Name, "/")] = file{Mode: hdr.Mode, UID: hdr.Uid, GID: hdr.Gid, Dir: hdr.Typeflag == tar.TypeDir}
 		switch hdr.Name {
 		case "etc/passwd":
 			data, err := io.ReadAll(tr)
@@ -210,15 +210,15 @@ func TestMakeImageBinaryRuns(t *testing.T) {
 		}
 	}
 	wantFiles := map[string]file{
-		"etc/":                         {Mode: 0o755, Dir: true},
+		"etc":                          {Mode: 0o755, Dir: true},
 		"etc/group":                    {Mode: 0o644},
 		"etc/passwd":                   {Mode: 0o644},
-		"home/":                        {Mode: 0o755, Dir: true},
-		"home/nonroot/":                {Mode: 0o700, UID: UID, GID: GID, Dir: true},
-		"tmp/":                         {Mode: 0o1777, Dir: true},
-		"usr/":                         {Mode: 0o755, Dir: true},
-		"usr/local/":                   {Mode: 0o755, Dir: true},
-		"usr/local/bin/":               {Mode: 0o755, Dir: true},
+		"home":                         {Mode: 0o755, Dir: true},
+		"home/nonroot":                 {Mode: 0o700, UID: UID, GID: GID, Dir: true},
+		"tmp":                          {Mode: 0o1777, Dir: true},
+		"usr":                          {Mode: 0o755, Dir: true},
+		"usr/local":                    {Mode: 0o755, Dir: true},
+		"usr/local/bin":                {Mode: 0o755, Dir: true},
 		"usr/local/bin/upgrade-helper": {Mode: 0o755},
 	}
 	if diff := cmp.Diff(wantFiles, files); diff != "" {

@@ -105,6 +105,8 @@ Exit status: 0 done; 1 the answer is no or an action partly failed; 2 bad usage 
 	root.AddCommand(
 		NewVersionCommand(g),
 		NewVersionGuardCommand(g),
+		NewDetectorCommand(g),
+		NewRestoreVMCommand(g),
 	)
 	return root
 }
