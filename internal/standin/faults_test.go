@@ -164,19 +164,20 @@ func TestFaultDropConnection(t *testing.T) {
 
 func TestFaultDropMidList(t *testing.T) {
 	fresh(t)
+	ns := testNS("faults-drop")
 	ctx := context.Background()
-	if err := env.EnsureNamespace(ctx, "faults-drop"); err != nil {
+	if err := env.EnsureNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 20; i++ {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "faults-drop", Name: fmt.Sprintf("cm-%02d", i)},
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("cm-%02d", i)},
 			Data: map[string]string{"payload": strings.Repeat("x", 1024)}}
-		if _, err := env.Kube.CoreV1().ConfigMaps("faults-drop").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		if _, err := env.Kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv.InjectFault(standin.Fault{Verb: "list", Resource: "configmaps", Namespace: "faults-drop", Drop: true, DropAfterBytes: 2000})
-	resp, body, err := rawGet(ctx, rawClient(t), "/api/v1/namespaces/faults-drop/configmaps")
+	srv.InjectFault(standin.Fault{Verb: "list", Resource: "configmaps", Namespace: ns, Drop: true, DropAfterBytes: 2000})
+	resp, body, err := rawGet(ctx, rawClient(t), "/api/v1/namespaces/"+ns+"/configmaps")
 	if err == nil || resp == nil || resp.StatusCode != 200 || len(body) != 2000 {
 		code := 0
 		if resp != nil {
@@ -184,7 +185,7 @@ func TestFaultDropMidList(t *testing.T) {
 		}
 		t.Errorf("cut list: status %d, %d body bytes, error %v; want 200, 2000 bytes and a read error", code, len(body), err)
 	}
-	if _, err := clientset(t).CoreV1().ConfigMaps("faults-drop").List(ctx, metav1.ListOptions{}); err == nil {
+	if _, err := clientset(t).CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); err == nil {
 		t.Errorf("client-go list cut in the middle succeeded")
 	}
 	for _, r := range srv.Requests() {
@@ -197,19 +198,20 @@ func TestFaultDropMidList(t *testing.T) {
 // Faults apply to the subresources the stand-in serves too.
 func TestFaultOnStop(t *testing.T) {
 	fresh(t)
+	ns := testNS("faults-stop")
 	ctx := context.Background()
 	kv := kubevirtClient(t)
-	makeVM(t, "faults-stop", "vm", kubevirtv1.RunStrategyAlways, firstFitNode)
+	makeVM(t, ns, "vm", kubevirtv1.RunStrategyAlways, firstFitNode)
 	srv.InjectFault(standin.Fault{Subresource: "stop", Name: "vm", Status: http.StatusServiceUnavailable, Times: 1,
 		Message: "virt-api is not reachable"})
-	err := kv.Stop(ctx, "faults-stop", "vm")
+	err := kv.Stop(ctx, ns, "vm")
 	if !apierrors.IsServiceUnavailable(err) || !strings.Contains(err.Error(), "virt-api is not reachable") {
 		t.Fatalf("stop = %v, want the injected 503", err)
 	}
-	if diff := cmp.Diff(runningOn(kubevirtv1.RunStrategyAlways, firstFitNode), stateOf(t, "faults-stop", "vm")); diff != "" {
+	if diff := cmp.Diff(runningOn(kubevirtv1.RunStrategyAlways, firstFitNode), stateOf(t, ns, "vm")); diff != "" {
 		t.Errorf("after the failed stop (-want +got):\n%s", diff)
 	}
-	if err := kv.Stop(ctx, "faults-stop", "vm"); err != nil {
+	if err := kv.Stop(ctx, ns, "vm"); err != nil {
 		t.Fatalf("stop after the fault: %v", err)
 	}
 	if diff := cmp.Diff(map[string]int{"update virtualmachines/stop 503": 1, "update virtualmachines/stop 202": 1}, srv.Counts()); diff != "" {

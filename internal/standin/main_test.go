@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,4 +154,12 @@ func launcherPods(t *testing.T, ns string, vmiUID string) []corev1.Pod {
 func strategyOf(vm *kubevirtv1.VirtualMachine) kubevirtv1.VirtualMachineRunStrategy {
 	s, _ := vm.RunStrategy()
 	return s
+}
+
+var nsSeq atomic.Int64
+
+// testNS returns a namespace name of its own for each test run (go test -count=N reuses the
+// API server).
+func testNS(base string) string {
+	return fmt.Sprintf("%s-%d", base, nsSeq.Add(1))
 }

@@ -25,18 +25,19 @@ import (
 
 func TestForwardsOrdinaryCalls(t *testing.T) {
 	fresh(t)
+	ns := testNS("proxy")
 	ctx := context.Background()
 	cs := clientset(t)
-	if err := env.EnsureNamespace(ctx, "proxy"); err != nil {
+	if err := env.EnsureNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	w, err := cs.CoreV1().ConfigMaps("proxy").Watch(ctx, metav1.ListOptions{})
+	w, err := cs.CoreV1().ConfigMaps(ns).Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "proxy", Name: "cm"}, Data: map[string]string{"a": "1"}}
-	if _, err := cs.CoreV1().ConfigMaps("proxy").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cm"}, Data: map[string]string{"a": "1"}}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -47,18 +48,18 @@ func TestForwardsOrdinaryCalls(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no watch event through the proxy")
 	}
-	got, err := cs.CoreV1().ConfigMaps("proxy").Get(ctx, "cm", metav1.GetOptions{})
+	got, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "cm", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(cm.Data, got.Data); diff != "" {
 		t.Errorf("configmap read back through the proxy (-want +got):\n%s", diff)
 	}
-	if err := cs.CoreV1().ConfigMaps("proxy").Delete(ctx, "cm", metav1.DeleteOptions{}); err != nil {
+	if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, "cm", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	w.Stop()
-	_, err = cs.CoreV1().ConfigMaps("proxy").Get(ctx, "cm", metav1.GetOptions{})
+	_, err = cs.CoreV1().ConfigMaps(ns).Get(ctx, "cm", metav1.GetOptions{})
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("get after delete = %v, want the API server's 404", err)
 	}
@@ -77,8 +78,9 @@ func TestForwardsOrdinaryCalls(t *testing.T) {
 
 func TestRequestLog(t *testing.T) {
 	fresh(t)
+	ns := testNS("counts")
 	ctx := context.Background()
-	makeVM(t, "counts", "vm", kubevirtv1.RunStrategyAlways, firstFitNode)
+	makeVM(t, ns, "vm", kubevirtv1.RunStrategyAlways, firstFitNode)
 	cs := clientset(t)
 	kv := kubevirtClient(t)
 	for i := 0; i < 2; i++ {
@@ -86,10 +88,10 @@ func TestRequestLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := cs.CoreV1().Pods("counts").Get(ctx, "missing", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := cs.CoreV1().Pods(ns).Get(ctx, "missing", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("get missing pod = %v", err)
 	}
-	if err := kv.Stop(ctx, "counts", "vm"); err != nil {
+	if err := kv.Stop(ctx, ns, "vm"); err != nil {
 		t.Fatal(err)
 	}
 	if err := kv.Healthz(ctx); err != nil {
@@ -115,8 +117,8 @@ func TestRequestLog(t *testing.T) {
 	wantParsed := []parsed{
 		{0, "list", "", "v1", "", "nodes", "", "", false},
 		{1, "list", "", "v1", "", "nodes", "", "", false},
-		{2, "get", "", "v1", "counts", "pods", "missing", "", false},
-		{3, "update", standin.SubresourceGroup, "v1", "counts", "virtualmachines", "vm", "stop", true},
+		{2, "get", "", "v1", ns, "pods", "missing", "", false},
+		{3, "update", standin.SubresourceGroup, "v1", ns, "virtualmachines", "vm", "stop", true},
 		{4, "list", standin.SubresourceGroup, "v1", "", "healthz", "", "", true},
 		{5, "get", "", "", "", "", "", "", false},
 	}
@@ -231,7 +233,8 @@ func checkRBAC(t *testing.T, cfg *rest.Config, ns, user string, subject rbacv1.S
 
 func TestImpersonatedUser(t *testing.T) {
 	fresh(t)
-	checkRBAC(t, srv.RESTConfigFor("operator", "ops"), "rbac-impersonated", "operator",
+	ns := testNS("rbac-impersonated")
+	checkRBAC(t, srv.RESTConfigFor("operator", "ops"), ns, "operator",
 		rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "operator"})
 	for _, r := range srv.Requests() {
 		if r.User != "operator" {
@@ -242,18 +245,19 @@ func TestImpersonatedUser(t *testing.T) {
 
 func TestClientCertificateUser(t *testing.T) {
 	fresh(t)
+	ns := testNS("rbac-cert")
 	cfg, err := env.AddUser("cert-operator", "cert-ops")
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRBAC(t, srv.Via(cfg), "rbac-cert", "cert-operator",
+	checkRBAC(t, srv.Via(cfg), ns, "cert-operator",
 		rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "cert-ops"})
 }
 
 func TestBearerTokenUser(t *testing.T) {
 	fresh(t)
+	ns := testNS("rbac-token")
 	ctx := context.Background()
-	ns := "rbac-token"
 	if err := env.EnsureNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}

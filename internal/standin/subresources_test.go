@@ -57,6 +57,7 @@ var runningOn = func(s kubevirtv1.VirtualMachineRunStrategy, node string) vmStat
 
 func TestStopByRunStrategy(t *testing.T) {
 	fresh(t)
+	ns := testNS("stop")
 	ctx := context.Background()
 	kv := kubevirtClient(t)
 	tests := []struct {
@@ -82,8 +83,8 @@ func TestStopByRunStrategy(t *testing.T) {
 			if tt.running {
 				node = otherNode
 			}
-			rv := makeVM(t, "stop", name, tt.strategy, node)
-			err := kv.Stop(ctx, "stop", name)
+			rv := makeVM(t, ns, name, tt.strategy, node)
+			err := kv.Stop(ctx, ns, name)
 			if tt.wantError == "" {
 				if err != nil {
 					t.Fatalf("stop: %v", err)
@@ -97,11 +98,11 @@ func TestStopByRunStrategy(t *testing.T) {
 					t.Errorf("stop error = %q, want KubeVirt's %q", err, want)
 				}
 			}
-			if diff := cmp.Diff(tt.want, stateOf(t, "stop", name)); diff != "" {
+			if diff := cmp.Diff(tt.want, stateOf(t, ns, name)); diff != "" {
 				t.Errorf("after stop (-want +got):\n%s", diff)
 			}
 			if rv.VMI != nil {
-				if pods := launcherPods(t, "stop", string(rv.VMI.UID)); len(pods) != 0 {
+				if pods := launcherPods(t, ns, string(rv.VMI.UID)); len(pods) != 0 {
 					t.Errorf("launcher pods of the stopped VMI left: %d", len(pods))
 				}
 			}
@@ -111,21 +112,22 @@ func TestStopByRunStrategy(t *testing.T) {
 
 func TestStopTwiceAndUnknown(t *testing.T) {
 	fresh(t)
+	ns := testNS("stop-twice")
 	ctx := context.Background()
 	kv := kubevirtClient(t)
-	makeVM(t, "stop-twice", "vm", kubevirtv1.RunStrategyAlways, firstFitNode)
-	if err := kv.Stop(ctx, "stop-twice", "vm"); err != nil {
+	makeVM(t, ns, "vm", kubevirtv1.RunStrategyAlways, firstFitNode)
+	if err := kv.Stop(ctx, ns, "vm"); err != nil {
 		t.Fatal(err)
 	}
-	err := kv.Stop(ctx, "stop-twice", "vm")
+	err := kv.Stop(ctx, ns, "vm")
 	if !kubevirt.IsAlreadyStopped(err) {
 		t.Errorf("second stop: %v, want KubeVirt's 409 VM is not running", err)
 	}
-	err = kv.Stop(ctx, "stop-twice", "no-such-vm")
+	err = kv.Stop(ctx, ns, "no-such-vm")
 	if !apierrors.IsNotFound(err) || err.Error() != `virtualmachine.kubevirt.io "no-such-vm" not found` {
 		t.Errorf("stop of an unknown VM: %v, want KubeVirt's 404", err)
 	}
-	err = kv.Start(ctx, "stop-twice", "no-such-vm")
+	err = kv.Start(ctx, ns, "no-such-vm")
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("start of an unknown VM: %v, want 404", err)
 	}
@@ -138,10 +140,11 @@ func TestStopTwiceAndUnknown(t *testing.T) {
 // shorter grace period then.
 func TestStopHaltedStillRunning(t *testing.T) {
 	fresh(t)
+	ns := testNS("stop-halted")
 	ctx := context.Background()
 	kv := kubevirtClient(t)
-	makeVM(t, "stop-halted", "vm", kubevirtv1.RunStrategyHalted, firstFitNode)
-	err := kv.Stop(ctx, "stop-halted", "vm")
+	makeVM(t, ns, "vm", kubevirtv1.RunStrategyHalted, firstFitNode)
+	err := kv.Stop(ctx, ns, "vm")
 	if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "Halted only supports manual stop requests with a shorter graceperiod") {
 		t.Fatalf("stop = %v, want KubeVirt's 409 about a shorter grace period", err)
 	}
@@ -149,28 +152,30 @@ func TestStopHaltedStillRunning(t *testing.T) {
 		t.Errorf("IsAlreadyStopped = false for a VM being stopped")
 	}
 	zero := int64(0)
-	if err := kv.StopWithOptions(ctx, "stop-halted", "vm", &kubevirtv1.StopOptions{GracePeriod: &zero}); err != nil {
+	if err := kv.StopWithOptions(ctx, ns, "vm", &kubevirtv1.StopOptions{GracePeriod: &zero}); err != nil {
 		t.Fatalf("stop with grace period 0: %v", err)
 	}
-	if diff := cmp.Diff(stopped(kubevirtv1.RunStrategyHalted), stateOf(t, "stop-halted", "vm")); diff != "" {
+	if diff := cmp.Diff(stopped(kubevirtv1.RunStrategyHalted), stateOf(t, ns, "vm")); diff != "" {
 		t.Errorf("after forced stop (-want +got):\n%s", diff)
 	}
 }
 
 func TestStopDryRunChangesNothing(t *testing.T) {
 	fresh(t)
+	ns := testNS("stop-dry")
 	kv := kubevirtClient(t)
-	makeVM(t, "stop-dry", "vm", kubevirtv1.RunStrategyAlways, firstFitNode)
-	if err := kv.StopWithOptions(context.Background(), "stop-dry", "vm", &kubevirtv1.StopOptions{DryRun: []string{"All"}}); err != nil {
+	makeVM(t, ns, "vm", kubevirtv1.RunStrategyAlways, firstFitNode)
+	if err := kv.StopWithOptions(context.Background(), ns, "vm", &kubevirtv1.StopOptions{DryRun: []string{"All"}}); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(runningOn(kubevirtv1.RunStrategyAlways, firstFitNode), stateOf(t, "stop-dry", "vm")); diff != "" {
+	if diff := cmp.Diff(runningOn(kubevirtv1.RunStrategyAlways, firstFitNode), stateOf(t, ns, "vm")); diff != "" {
 		t.Errorf("after a dry-run stop (-want +got):\n%s", diff)
 	}
 }
 
 func TestStartByRunStrategy(t *testing.T) {
 	fresh(t)
+	ns := testNS("start")
 	ctx := context.Background()
 	kv := kubevirtClient(t)
 	phase := func(p kubevirtv1.VirtualMachineInstancePhase) func(*kubevirtv1.VirtualMachineInstance) {
@@ -207,13 +212,13 @@ func TestStartByRunStrategy(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := fmt.Sprintf("start-%d", i)
-			vm := testenv.NewVM("start", name)
+			vm := testenv.NewVM(ns, name)
 			vm.Spec.RunStrategy = &tt.strategy
 			rv, err := env.CreateVM(ctx, vm, tt.node, "2", "4Gi", tt.vmiMutate)
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = kv.Start(ctx, "start", name)
+			err = kv.Start(ctx, ns, name)
 			switch {
 			case tt.wantError == "" && err != nil:
 				t.Fatalf("start: %v", err)
@@ -223,12 +228,12 @@ func TestStartByRunStrategy(t *testing.T) {
 			if got, want := kubevirt.IsAlreadyRunning(err), tt.wantError == "VM is already running"; got != want {
 				t.Errorf("IsAlreadyRunning(%v) = %v, want %v", err, got, want)
 			}
-			if diff := cmp.Diff(tt.want, stateOf(t, "start", name)); diff != "" {
+			if diff := cmp.Diff(tt.want, stateOf(t, ns, name)); diff != "" {
 				t.Errorf("after start (-want +got):\n%s", diff)
 			}
-			vmi := getVMI(t, "start", name)
+			vmi := getVMI(t, ns, name)
 			if tt.wantError == "" {
-				if len(vmi.OwnerReferences) != 1 || vmi.OwnerReferences[0].UID != getVM(t, "start", name).UID {
+				if len(vmi.OwnerReferences) != 1 || vmi.OwnerReferences[0].UID != getVM(t, ns, name).UID {
 					t.Errorf("new VMI owners = %+v, want the VM", vmi.OwnerReferences)
 				}
 				if !vmi.IsMigratable() {
@@ -246,9 +251,10 @@ func TestStartByRunStrategy(t *testing.T) {
 // requests and VMI conditions.
 func TestStopStartReturnsToItsNode(t *testing.T) {
 	fresh(t)
+	ns := testNS("roundtrip")
 	ctx := context.Background()
 	kv := kubevirtClient(t)
-	vm := testenv.NewVM("roundtrip", "vm")
+	vm := testenv.NewVM(ns, "vm")
 	_, err := env.CreateVM(ctx, vm, otherNode, "3", "6Gi", func(vmi *kubevirtv1.VirtualMachineInstance) {
 		vmi.Status.Conditions[1].Status = corev1.ConditionFalse
 		vmi.Status.Conditions[1].Reason = kubevirtv1.VirtualMachineInstanceReasonDisksNotMigratable
@@ -256,20 +262,20 @@ func TestStopStartReturnsToItsNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kv.Stop(ctx, "roundtrip", "vm"); err != nil {
+	if err := kv.Stop(ctx, ns, "vm"); err != nil {
 		t.Fatal(err)
 	}
-	if err := kv.Start(ctx, "roundtrip", "vm"); err != nil {
+	if err := kv.Start(ctx, ns, "vm"); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(runningOn(kubevirtv1.RunStrategyAlways, otherNode), stateOf(t, "roundtrip", "vm")); diff != "" {
+	if diff := cmp.Diff(runningOn(kubevirtv1.RunStrategyAlways, otherNode), stateOf(t, ns, "vm")); diff != "" {
 		t.Errorf("after stop and start (-want +got):\n%s", diff)
 	}
-	vmi := getVMI(t, "roundtrip", "vm")
+	vmi := getVMI(t, ns, "vm")
 	if vmi.IsMigratable() {
 		t.Errorf("the restarted VMI is LiveMigratable; the old one was not")
 	}
-	pods := launcherPods(t, "roundtrip", string(vmi.UID))
+	pods := launcherPods(t, ns, string(vmi.UID))
 	if len(pods) != 1 {
 		t.Fatalf("launcher pods = %d, want 1", len(pods))
 	}
@@ -283,26 +289,27 @@ func TestStopStartReturnsToItsNode(t *testing.T) {
 // With AsyncDelay the reply comes first and virt-controller's reaction later.
 func TestAsyncDelay(t *testing.T) {
 	fresh(t)
+	ns := testNS("async")
 	ctx := context.Background()
 	kv := kubevirtClient(t)
-	makeVM(t, "async", "vm", kubevirtv1.RunStrategyManual, firstFitNode)
+	makeVM(t, ns, "vm", kubevirtv1.RunStrategyManual, firstFitNode)
 	srv.SetAsyncDelay(standinHour)
-	if err := kv.Stop(ctx, "async", "vm"); err != nil {
+	if err := kv.Stop(ctx, ns, "vm"); err != nil {
 		t.Fatal(err)
 	}
-	vm := getVM(t, "async", "vm")
+	vm := getVM(t, ns, "vm")
 	if len(vm.Status.StateChangeRequests) != 1 || vm.Status.StateChangeRequests[0].Action != kubevirtv1.StopRequest {
 		t.Errorf("state change requests before virt-controller ran = %+v, want one Stop", vm.Status.StateChangeRequests)
 	}
-	if getVMI(t, "async", "vm") == nil {
+	if getVMI(t, ns, "vm") == nil {
 		t.Fatalf("the VMI went away before virt-controller's turn")
 	}
 	// A second stop while the first is queued replaces it, as KubeVirt does.
-	if err := kv.Stop(ctx, "async", "vm"); err != nil {
+	if err := kv.Stop(ctx, ns, "vm"); err != nil {
 		t.Errorf("second stop while one is queued: %v", err)
 	}
 	srv.RunPending()
-	if diff := cmp.Diff(stopped(kubevirtv1.RunStrategyManual), stateOf(t, "async", "vm")); diff != "" {
+	if diff := cmp.Diff(stopped(kubevirtv1.RunStrategyManual), stateOf(t, ns, "vm")); diff != "" {
 		t.Errorf("after virt-controller's turn (-want +got):\n%s", diff)
 	}
 	if errs := srv.AsyncErrors(); len(errs) != 0 {

@@ -3,6 +3,8 @@ package cmd
 import (
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
 	"github.com/cloudweav/upgrade-helper/pkg/kube"
 )
@@ -13,6 +15,12 @@ func (g *GlobalOptions) Clients() (*kube.Clients, error) {
 	config, err := g.ConfigFlags.ToRESTConfig()
 	if err != nil {
 		return nil, exitstatus.Usagef("load the kubeconfig: %w (check --kubeconfig, $KUBECONFIG and --context)", err)
+	}
+	if raw, err := g.ConfigFlags.ToRawKubeConfigLoader().RawConfig(); err == nil && len(raw.Clusters) == 0 {
+		if _, inCluster := rest.InClusterConfig(); inCluster != nil {
+			// kubectl would quietly try http://localhost:8080; say what is missing instead.
+			return nil, exitstatus.Usagef("no kubeconfig found: pass --kubeconfig FILE or set $KUBECONFIG (in a pod, the service account is used)")
+		}
 	}
 	// Each try of a request is bounded by --request-timeout (30s when unset, so that no request
 	// waits forever); transient failures are retried within kube.DefaultRetryPolicy.

@@ -69,7 +69,7 @@ func (c *Client) put(ctx context.Context, ns, name, subresource string, opts any
 		return fmt.Errorf("encode %s options: %w", subresource, err)
 	}
 	return c.rest.Put().Namespace(ns).Resource("virtualmachines").Name(name).SubResource(subresource).
-		Body(body).Do(ctx).Error()
+		SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Error()
 }
 
 // Healthz checks virt-api's health (GET /apis/subresources.kubevirt.io/v1/healthz): nil
