@@ -42,6 +42,8 @@ type Server struct {
 	URL string
 
 	upstream *url.URL
+	qps      float32
+	burst    int
 	clients  *kube.Clients
 	srv      *httptest.Server
 	caPEM    []byte
@@ -98,7 +100,7 @@ func StartWithOptions(upstream *rest.Config, opts Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		upstream: base, clients: clients, admin: admin, bare: bare,
+		upstream: base, qps: upstream.QPS, burst: upstream.Burst, clients: clients, admin: admin, bare: bare,
 		asyncDelay: opts.AsyncDelay, healthy: true,
 		lastNode: map[string]string{}, lastPod: map[string]corev1.ResourceList{},
 		lastConds: map[string][]kubevirtv1.VirtualMachineInstanceCondition{}, vmLocks: map[string]*sync.Mutex{},
@@ -150,10 +152,13 @@ func (s *Server) Close() error {
 }
 
 // RESTConfig returns a config that talks to the stand-in with no credentials of its own, so
-// that the stand-in forwards its requests as itself (the upstream admin).
+// that the stand-in forwards its requests as itself (the upstream admin). Its client-side
+// rate limit (QPS, Burst) is the upstream config's.
 func (s *Server) RESTConfig() *rest.Config {
 	return &rest.Config{
 		Host:            s.URL,
+		QPS:             s.qps,
+		Burst:           s.burst,
 		TLSClientConfig: rest.TLSClientConfig{CAData: append([]byte(nil), s.caPEM...)},
 	}
 }

@@ -283,8 +283,8 @@ func TestDecodeDocuments(t *testing.T) {
 		{"empty and comment-only documents are skipped",
 			"# comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n\n---\n# only\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\n",
 			[]string{"ConfigMap/a", "Secret/b"}, ""},
-		{"duplicate key", "apiVersion: v1\nkind: ConfigMap\nkind: Secret\nmetadata: {name: a}\n", nil, "duplicate"},
-		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", nil, "kind"},
+		{"duplicate key", "apiVersion: v1\nkind: ConfigMap\nkind: Secret\nmetadata: {name: a}\n", nil, "already set"},
+		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", nil, "Kind' is missing"},
 		{"not YAML", "apiVersion: [v1\n", nil, "document 0"},
 	}
 	for _, tt := range tests {
