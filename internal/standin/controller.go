@@ -309,7 +309,7 @@ func launcherPod(vmi *kubevirtv1.VirtualMachineInstance, requests corev1.Resourc
 			AutomountServiceAccountToken: new(bool),
 			Containers: []corev1.Container{{
 				Name: "compute", Image: "registry.example/kubevirt/virt-launcher:v1.9.0",
-				Resources: corev1.ResourceRequirements{Requests: requests.DeepCopy()},
+				Resources: launcherResources(requests),
 			}},
 		},
 	}
@@ -397,4 +397,21 @@ func (s *Server) writeVMStatus(ctx context.Context, ns, name string, strategy ku
 		}
 		return nil
 	})
+}
+
+// launcherResources requests requests and, as the API server demands for resources that cannot
+// be overcommitted (devices, hugepages), limits them to the same amount.
+func launcherResources(requests corev1.ResourceList) corev1.ResourceRequirements {
+	out := corev1.ResourceRequirements{Requests: requests.DeepCopy()}
+	for name, qty := range requests {
+		switch name {
+		case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
+			continue
+		}
+		if out.Limits == nil {
+			out.Limits = corev1.ResourceList{}
+		}
+		out.Limits[name] = qty.DeepCopy()
+	}
+	return out
 }
