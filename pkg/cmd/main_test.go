@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/cloudweav/upgrade-helper/internal/standin"
 	"github.com/cloudweav/upgrade-helper/internal/testenv"
 )
 
@@ -15,13 +17,33 @@ import (
 // package shares; TestMain starts it once.
 var testEnv *testenv.Env
 
+// kubeVirt is the KubeVirt stand-in in front of testEnv's API server, and kubeVirtConfig a
+// kubeconfig file that talks to it; tests that stop or start VMs go through it.
+var (
+	kubeVirt       *standin.Server
+	kubeVirtConfig string
+)
+
 func TestMain(m *testing.M) {
 	var err error
 	if testEnv, err = testenv.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "start the test environment: %v\n", err)
 		os.Exit(1)
 	}
+	if kubeVirt, err = standin.Start(testEnv.Config); err != nil {
+		fmt.Fprintf(os.Stderr, "start the KubeVirt stand-in: %v\n", err)
+		_ = testEnv.Stop()
+		os.Exit(1)
+	}
+	kubeVirtConfig = filepath.Join(filepath.Dir(testEnv.KubeconfigPath), "standin.kubeconfig")
+	if err := testenv.WriteKubeconfig(kubeVirt.RESTConfig(), kubeVirtConfig); err != nil {
+		fmt.Fprintf(os.Stderr, "write the stand-in's kubeconfig: %v\n", err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	if err := kubeVirt.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "stop the KubeVirt stand-in: %v\n", err)
+	}
 	if err := testEnv.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "stop the test environment: %v\n", err)
 	}

@@ -49,10 +49,19 @@ func retriableMethod(method string) bool {
 	return method == http.MethodGet || method == http.MethodHead || method == http.MethodPut
 }
 
+type noRetryKey struct{}
+
+// WithoutRetry marks ctx so that RetryTransport tries its requests once: for callers that poll
+// with a backoff of their own and want to see each failure.
+func WithoutRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
+}
+
 // RoundTrip implements http.RoundTripper.
 func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	attempts := max(t.Policy.Attempts, 1)
-	if !retriableMethod(req.Method) || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+	if !retriableMethod(req.Method) || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) ||
+		req.Context().Value(noRetryKey{}) != nil {
 		attempts = 1
 	}
 	backoff := t.Policy.Initial

@@ -126,3 +126,17 @@ func TestRetryTransportStopsWhenTheCallerGivesUp(t *testing.T) {
 		t.Errorf("calls = %d, want 1", got)
 	}
 }
+
+func TestRetryTransportWithoutRetry(t *testing.T) {
+	srv, calls := flakyServer(t, 100, func(w http.ResponseWriter) { w.WriteHeader(500) })
+	rt := &RetryTransport{Next: http.DefaultTransport, Policy: RetryPolicy{Attempts: 5, Initial: time.Millisecond, Max: time.Millisecond}}
+	req, _ := http.NewRequestWithContext(WithoutRetry(context.Background()), http.MethodGet, srv.URL, nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := calls.Load(); got != 1 {
+		t.Errorf("calls = %d, want 1", got)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	cloudweavv1beta1 "github.com/cloudweav/upgrade-helper/pkg/apis/cloudweavhci/v1beta1"
 	"github.com/cloudweav/upgrade-helper/pkg/events"
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
+	"github.com/cloudweav/upgrade-helper/pkg/kube"
 	"github.com/cloudweav/upgrade-helper/pkg/record"
 )
 
@@ -149,7 +150,7 @@ func (r *Restore) waitHealthy(ctx context.Context) error {
 	var lastErr error
 	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
 		attempt++
-		if lastErr = r.KubeVirt.Healthz(ctx); lastErr != nil {
+		if lastErr = r.KubeVirt.Healthz(kube.WithoutRetry(ctx)); lastErr != nil {
 			r.Log.Infof("waiting for KubeVirt's API to be healthy (attempt %d): %v", attempt, lastErr)
 			return false, nil
 		}

@@ -1,0 +1,245 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+	kubevirtv1 "kubevirt.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/cloudweav/upgrade-helper/internal/standin"
+	"github.com/cloudweav/upgrade-helper/internal/testenv"
+	"github.com/cloudweav/upgrade-helper/pkg/cmd"
+	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
+	"github.com/cloudweav/upgrade-helper/pkg/kube"
+	"github.com/cloudweav/upgrade-helper/pkg/record"
+	"github.com/cloudweav/upgrade-helper/pkg/restore"
+	"github.com/cloudweav/upgrade-helper/pkg/source"
+)
+
+// The example cluster and upgrade every live test loads (examples/cluster.yaml,
+// examples/upgrade.yaml).
+const (
+	exampleUpgrade = "hvst-upgrade-gqbg5"
+	sourceNode     = "node-1"
+	systemNS       = testenv.SystemNamespace
+)
+
+// node1Stopped are the VMs of node-1 that cannot leave it: what --shutdown --upgrade records
+// and stops, and restore-vm starts again.
+var node1Stopped = []string{
+	"default/legacy-app", "prod/bigmem-cache", "prod/erp-db", "prod/ml-passthrough", "prod/oracle-licensed", "prod/render-vgpu",
+}
+
+var (
+	// env is the API server (etcd, CRDs, RBAC on) the tests share.
+	env *testenv.Env
+	// kv is the KubeVirt stand-in in front of env: every test talks to it, so that its faults
+	// and request log apply.
+	kv *standin.Server
+	// adminKubeconfig talks to kv as the upstream admin.
+	adminKubeconfig string
+	// workDir holds the package's shared files.
+	workDir string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	// The production waits (kube.DefaultRetryPolicy: 250ms doubling to 4s over 6 tries;
+	// restore.DefaultStartBackoff: 1s doubling over 5 tries) would make the permanent-fault
+	// cases take a minute. The tests keep the number of tries and the doubling and shorten
+	// the first wait; Max stays at 2s so that a Retry-After of 1s is honoured as it is.
+	kube.DefaultRetryPolicy = kube.RetryPolicy{Attempts: 6, Initial: 20 * time.Millisecond, Max: 2 * time.Second}
+	restore.DefaultStartBackoff = wait.Backoff{Steps: 5, Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2}
+
+	var err error
+	if env, err = testenv.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "start the test environment: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "stop the test environment: %v\n", err)
+		}
+	}()
+	if kv, err = standin.Start(env.Config); err != nil {
+		fmt.Fprintf(os.Stderr, "start the KubeVirt stand-in: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if err := kv.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "stop the KubeVirt stand-in: %v\n", err)
+		}
+	}()
+	if workDir, err = os.MkdirTemp("", "upgrade-helper-reliability-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(workDir)
+	adminKubeconfig = filepath.Join(workDir, "admin.kubeconfig")
+	if err := testenv.WriteKubeconfig(kv.RESTConfig(), adminKubeconfig); err != nil {
+		fmt.Fprintf(os.Stderr, "write the stand-in's kubeconfig: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// result is what one run of the command tree gave.
+type result struct {
+	stdout, stderr string
+	err            error
+	code           int
+}
+
+// message is the error main would print ("" for none).
+func (r result) message() string {
+	if r.err == nil {
+		return ""
+	}
+	return r.err.Error()
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d, error %q\nstdout:\n%s\nstderr:\n%s", r.code, r.message(), r.stdout, r.stderr)
+}
+
+// runCLI runs the whole command tree with args, in-process, as main does.
+func runCLI(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := cmd.NewRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return result{stdout: out.String(), stderr: errOut.String(), err: err, code: exitstatus.Code(err)}
+}
+
+// writeKubeconfig writes a kubeconfig for cfg in the test's temporary folder.
+func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := testenv.WriteKubeconfig(cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// userKubeconfig writes a kubeconfig that talks to the stand-in with userCfg's own client
+// certificate (from env.AddUser), so that RBAC applies to the user.
+func userKubeconfig(t *testing.T, userCfg *rest.Config) string {
+	t.Helper()
+	return writeKubeconfig(t, kv.Via(userCfg))
+}
+
+// examplePath is the path of a file under examples/.
+func examplePath(name string) string { return filepath.Join(env.RepoRoot, "examples", name) }
+
+// loadExample empties the cluster and loads examples/cluster.yaml and examples/upgrade.yaml,
+// with no fault injected and an empty request log. The cluster is emptied again at the end.
+func loadExample(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	resetCluster(t)
+	t.Cleanup(func() { resetCluster(t) })
+	state, err := source.FromFiles([]string{examplePath("cluster.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.LoadClusterState(ctx, state); err != nil {
+		t.Fatalf("load the example cluster: %v", err)
+	}
+	if err := env.EnsureNamespace(ctx, systemNS); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.LoadUpgradeFile(ctx, examplePath("upgrade.yaml")); err != nil {
+		t.Fatalf("load the example upgrade: %v", err)
+	}
+	kv.ResetLog()
+}
+
+func resetCluster(t *testing.T) {
+	t.Helper()
+	kv.ClearFaults()
+	kv.SetHealthy(true)
+	kv.WaitIdle()
+	if err := env.Reset(context.Background()); err != nil {
+		t.Fatalf("reset the cluster: %v", err)
+	}
+	kv.ResetLog()
+}
+
+// shutdownNode1 runs the pre-drain step for node-1 as the admin, without faults, and checks
+// that it stopped and recorded node1Stopped; restore-vm tests start from there.
+func shutdownNode1(t *testing.T) {
+	t.Helper()
+	res := runCLI(t, "vm-live-migrate-detector", sourceNode, "--shutdown", "--upgrade", exampleUpgrade, "--kubeconfig", adminKubeconfig)
+	if res.code != 0 {
+		t.Fatalf("pre-drain shutdown: %v", res)
+	}
+	assertRecord(t, node1Stopped)
+	kv.ResetLog()
+}
+
+// recorded returns node-1's entry in the example upgrade's restore record, and whether the
+// record exists.
+func recorded(t *testing.T) ([]string, bool) {
+	t.Helper()
+	keys, found, err := record.Store{Kube: env.Kube}.Read(context.Background(), systemNS, exampleUpgrade, sourceNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, found
+}
+
+// assertRecord checks that node-1's entry names exactly want.
+func assertRecord(t *testing.T, want []string) {
+	t.Helper()
+	got, found := recorded(t)
+	if !found {
+		t.Fatalf("no restore record %s", record.ConfigMapName(exampleUpgrade))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("restore record for %s = %v, want %v", sourceNode, got, want)
+	}
+}
+
+// running returns which of keys (namespace/name) have a VMI.
+func running(t *testing.T, keys []string) []string {
+	t.Helper()
+	var out []string
+	for _, key := range keys {
+		ns, name, _ := strings.Cut(key, "/")
+		var vmi kubevirtv1.VirtualMachineInstance
+		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &vmi)
+		if err == nil {
+			out = append(out, key)
+		} else if client.IgnoreNotFound(err) != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// requests counts the stand-in's logged requests that match.
+func requests(match func(standin.Request) bool) int { return kv.CountMatching(match) }
+
+// wantContains reports each part missing from s.
+func wantContains(t *testing.T, what, s string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			t.Errorf("%s does not say %q:\n%s", what, p, s)
+		}
+	}
+}
