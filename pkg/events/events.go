@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,21 @@ type Recorder struct {
 	Upgrade *cloudweavv1beta1.Upgrade
 	// Host is the node or machine the tool runs for, recorded as the event's source host.
 	Host string
+
+	mu        sync.Mutex
+	permanent error
+}
+
+// Err returns the first event write that failed for good (not allowed, not authenticated,
+// rejected): events are part of the contract, so a command that could not write them says so
+// in its exit status once its work is done.
+func (r *Recorder) Err() error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.permanent
 }
 
 var transientBackoff = wait.Backoff{Steps: 5, Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.3}
@@ -84,7 +100,15 @@ func (r *Recorder) record(ctx context.Context, eventType, reason, message string
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("record event %s on upgrade %s/%s: %w", reason, up.Namespace, up.Name, err)
+		err = fmt.Errorf("record event %s on upgrade %s/%s: %w", reason, up.Namespace, up.Name, err)
+		if !isTransient(err) {
+			r.mu.Lock()
+			if r.permanent == nil {
+				r.permanent = err
+			}
+			r.mu.Unlock()
+		}
+		return err
 	}
 	return nil
 }

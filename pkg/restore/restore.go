@@ -255,6 +255,9 @@ func (r *Restore) finish(ctx context.Context, res *Result) error {
 	if len(errs) > 0 {
 		return exitstatus.WithCode(exitstatus.No, errors.Join(errs...))
 	}
+	if err := r.Events.Err(); err != nil {
+		return exitstatus.ForAPIError(err, "every VM was handled, but the Upgrade's events could not be written")
+	}
 	return nil
 }
 

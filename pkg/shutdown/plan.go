@@ -39,6 +39,9 @@ type Step struct {
 	Record    bool    `json:"record"`
 	Outcome   Outcome `json:"outcome,omitempty"`
 	Message   string  `json:"message,omitempty"`
+
+	// err is why the stop failed, when it did.
+	err error
 }
 
 // Key is "namespace/name".

@@ -172,6 +172,7 @@ func (s *Shutdown) stopOne(ctx context.Context, step *Step) {
 	default:
 		step.Outcome = OutcomeFailed
 		step.Message = err.Error()
+		step.err = err
 		s.Log.Errorf("vm %s could not be stopped: %v", step.Key(), err)
 	}
 }
@@ -216,10 +217,17 @@ func (s *Shutdown) waitGone(ctx context.Context, steps []Step) {
 // finish writes the events and turns failures into the error Run returns.
 func (s *Shutdown) finish(ctx context.Context, res *Result) error {
 	var failed, stillRunning, notStarted []string
+	clusterFailures, firstClusterErr := 0, error(nil)
 	for _, st := range res.Steps {
 		switch st.Outcome {
 		case OutcomeFailed:
 			failed = append(failed, st.Key())
+			if st.err != nil && notAsked(st.err) {
+				if clusterFailures == 0 {
+					firstClusterErr = st.err
+				}
+				clusterFailures++
+			}
 			s.warn(ctx, events.ReasonVMShutdownFailed, fmt.Sprintf("vm %s on node %s: %s", st.Key(), s.Node, st.Message))
 		case OutcomeStillRunning:
 			stillRunning = append(stillRunning, st.Key())
@@ -233,9 +241,16 @@ func (s *Shutdown) finish(ctx context.Context, res *Result) error {
 		s.Node, len(res.Steps), counts[OutcomeStopped]+counts[OutcomeGone]+counts[OutcomeStillRunning],
 		counts[OutcomeAlreadyStopped], len(failed), len(notStarted)))
 	var errs []error
+	code := exitstatus.No
 	if len(failed) > 0 {
 		sort.Strings(failed)
 		errs = append(errs, fmt.Errorf("%d VM(s) could not be stopped: %v", len(failed), failed))
+		if clusterFailures == len(failed) {
+			// Every failure was the cluster refusing or failing to answer (forbidden,
+			// unauthorized, unreachable): say so with exit status 3 and the first cause.
+			code = exitstatus.Cluster
+			errs = append(errs, exitstatus.ForAPIError(firstClusterErr, "stop through KubeVirt's subresource API"))
+		}
 	}
 	if len(stillRunning) > 0 {
 		sort.Strings(stillRunning)
@@ -245,9 +260,26 @@ func (s *Shutdown) finish(ctx context.Context, res *Result) error {
 		errs = append(errs, fmt.Errorf("interrupted: %d VM(s) not stopped: %v", len(notStarted), notStarted))
 	}
 	if len(errs) > 0 {
-		return exitstatus.WithCode(exitstatus.No, errors.Join(errs...))
+		return exitstatus.WithCode(code, errors.Join(errs...))
+	}
+	if err := s.Events.Err(); err != nil {
+		return exitstatus.ForAPIError(err, "every VM was handled, but the Upgrade's events could not be written")
 	}
 	return nil
+}
+
+// notAsked is true when a stop failed because the cluster would not or could not take the
+// request at all: not authenticated, not allowed, or not reachable in time. A server that
+// answered with an error of its own was asked, and the VM simply failed to stop.
+func notAsked(err error) bool {
+	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsTimeout(err) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return false
+	}
+	return exitstatus.IsClusterUnreachable(err)
 }
 
 func (s *Shutdown) normal(ctx context.Context, reason, msg string) {

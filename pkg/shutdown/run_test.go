@@ -223,3 +223,28 @@ func TestRunInterruptedStartsNoNewStop(t *testing.T) {
 		t.Errorf("the record must name every VM, stopped or not (-want +got):\n%s", diff)
 	}
 }
+
+func TestRunForbiddenStopsAreAClusterProblem(t *testing.T) {
+	kube := fake.NewClientset()
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Group: "subresources.kubevirt.io", Resource: "virtualmachines/stop"}, "a", errors.New("no"))
+	stopper := &fakeStopper{fail: map[string]error{"default/a": forbidden, "default/b": forbidden}}
+	_, err := newShutdown(kube, stopper).Run(context.Background(), nonMigratable("a", "b"))
+	if got := exitstatus.Code(err); got != exitstatus.Cluster {
+		t.Errorf("exit status = %d (%v), want 3", got, err)
+	}
+}
+
+func TestRunEventsForbiddenIsReported(t *testing.T) {
+	kube := fake.NewClientset()
+	kube.PrependReactor("create", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "", errors.New("no"))
+	})
+	stopper := &fakeStopper{}
+	_, err := newShutdown(kube, stopper).Run(context.Background(), nonMigratable("a"))
+	if got := exitstatus.Code(err); got != exitstatus.Cluster {
+		t.Errorf("exit status = %d (%v), want 3", got, err)
+	}
+	if len(stopper.stopped) != 1 {
+		t.Errorf("stopped %v, want the VM stopped all the same", stopper.stopped)
+	}
+}
