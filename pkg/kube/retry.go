@@ -1,8 +1,10 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -26,6 +28,10 @@ var DefaultRetryPolicy = RetryPolicy{Attempts: 6, Initial: 250 * time.Millisecon
 
 // RetryTransport retries requests that are safe to repeat when they fail transiently: HTTP 5xx,
 // 429 (after the server's Retry-After, bounded by Max), a dropped connection or a timed-out try.
+//
+// The body of a GET answer is read within the try (and its --request-timeout), so that a
+// connection dropped in the middle of a body (a LIST cut short) is retried like one dropped
+// before the answer; the caller gets the body from memory. Watches are not read ahead.
 //
 // Only GET and HEAD, which change nothing, and PUT, which the API server guards with the
 // object's resourceVersion (a repeat of a PUT that did land fails with a conflict instead of
@@ -82,6 +88,9 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			try = try.WithContext(ctx)
 		}
 		resp, err := t.Next.RoundTrip(try)
+		if err == nil && readAhead(req) {
+			resp, err = readBody(req, resp)
+		}
 		wait, retry := t.shouldRetry(req, resp, err)
 		if !retry || attempt >= attempts {
 			if resp != nil && cancel != nil {
@@ -107,6 +116,28 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// readAhead is true for the requests whose answer RoundTrip reads in full before returning: a
+// GET that is not a watch.
+func readAhead(req *http.Request) bool {
+	if req.Method != http.MethodGet {
+		return false
+	}
+	watch := req.URL.Query().Get("watch")
+	return watch != "true" && watch != "1"
+}
+
+// readBody reads resp's body into memory; a body cut short is an error of the try.
+func readBody(req *http.Request, resp *http.Response) (*http.Response, error) {
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read the answer to %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	resp.ContentLength = int64(len(data))
+	return resp, nil
 }
 
 // shouldRetry says whether a try's outcome is transient, and how long the server asked to wait.
