@@ -140,3 +140,37 @@ func TestRetryTransportWithoutRetry(t *testing.T) {
 		t.Errorf("calls = %d, want 1", got)
 	}
 }
+
+// TestRetryTransportBodyCutShort: a GET whose body is cut in the middle (a LIST dropped
+// midway) is tried again, and the caller reads the whole body of the try that succeeded.
+func TestRetryTransportBodyCutShort(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "complete")
+	}))
+	t.Cleanup(srv.Close)
+	rt := &RetryTransport{Next: http.DefaultTransport, Policy: RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: time.Millisecond}}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "complete" {
+		t.Errorf("body = %q, %v; want \"complete\"", body, err)
+	}
+	if got := calls.Load(); got != 2 {
+		t.Errorf("calls = %d, want 2", got)
+	}
+}

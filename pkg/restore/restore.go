@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -18,6 +17,7 @@ import (
 	"github.com/cloudweav/upgrade-helper/pkg/events"
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
 	"github.com/cloudweav/upgrade-helper/pkg/kube"
+	"github.com/cloudweav/upgrade-helper/pkg/parallel"
 	"github.com/cloudweav/upgrade-helper/pkg/record"
 )
 
@@ -163,30 +163,13 @@ func (r *Restore) waitHealthy(ctx context.Context) error {
 }
 
 func (r *Restore) startAll(ctx context.Context, steps []Step) {
-	sem := make(chan struct{}, max(r.Concurrency, 1))
-	var wg sync.WaitGroup
-	for i := range steps {
-		step := &steps[i]
-		if step.Outcome != "" {
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			step.Outcome = OutcomeNotStarted
-			step.Message = "interrupted before this VM was started"
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			r.startOne(context.WithoutCancel(ctx), step)
-		}()
+	notStarted := parallel.ForEach(ctx, len(steps), r.Concurrency,
+		func(i int) bool { return steps[i].Outcome == "" },
+		func(ctx context.Context, i int) { r.startOne(ctx, &steps[i]) })
+	for _, i := range notStarted {
+		steps[i].Outcome = OutcomeNotStarted
+		steps[i].Message = "interrupted before this VM was started"
 	}
-	wg.Wait()
 }
 
 func (r *Restore) startOne(ctx context.Context, step *Step) {

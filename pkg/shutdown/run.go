@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -18,6 +17,7 @@ import (
 	"github.com/cloudweav/upgrade-helper/pkg/detector"
 	"github.com/cloudweav/upgrade-helper/pkg/events"
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
+	"github.com/cloudweav/upgrade-helper/pkg/parallel"
 	"github.com/cloudweav/upgrade-helper/pkg/record"
 )
 
@@ -126,34 +126,20 @@ func (s *Shutdown) Run(ctx context.Context, report *detector.Report) (*Result, e
 }
 
 // stopAll stops the steps' VMs, at most Concurrency at once. Once ctx is done no new stop is
-// started; the stops in flight run to their end on a context that is not cancelled.
+// started; the stops in flight run to their end.
 func (s *Shutdown) stopAll(ctx context.Context, steps []Step) {
-	limit := max(s.Concurrency, 1)
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
 	for i := range steps {
-		step := &steps[i]
-		if step.Action == ActionCannotStop {
-			step.Outcome = OutcomeFailed
-			continue
+		if steps[i].Action == ActionCannotStop {
+			steps[i].Outcome = OutcomeFailed
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			step.Outcome = OutcomeNotStarted
-			step.Message = "interrupted before this VM was stopped"
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			s.stopOne(context.WithoutCancel(ctx), step)
-		}()
 	}
-	wg.Wait()
+	notStarted := parallel.ForEach(ctx, len(steps), s.Concurrency,
+		func(i int) bool { return steps[i].Action != ActionCannotStop },
+		func(ctx context.Context, i int) { s.stopOne(ctx, &steps[i]) })
+	for _, i := range notStarted {
+		steps[i].Outcome = OutcomeNotStarted
+		steps[i].Message = "interrupted before this VM was stopped"
+	}
 }
 
 func (s *Shutdown) stopOne(ctx context.Context, step *Step) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
@@ -21,6 +23,7 @@ import (
 	"github.com/cloudweav/upgrade-helper/pkg/cmd"
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
 	"github.com/cloudweav/upgrade-helper/pkg/kube"
+	"github.com/cloudweav/upgrade-helper/pkg/kubevirt"
 	"github.com/cloudweav/upgrade-helper/pkg/record"
 	"github.com/cloudweav/upgrade-helper/pkg/restore"
 	"github.com/cloudweav/upgrade-helper/pkg/source"
@@ -145,27 +148,77 @@ func userKubeconfig(t *testing.T, userCfg *rest.Config) string {
 // examplePath is the path of a file under examples/.
 func examplePath(name string) string { return filepath.Join(env.RepoRoot, "examples", name) }
 
-// loadExample empties the cluster and loads examples/cluster.yaml and examples/upgrade.yaml,
-// with no fault injected and an empty request log. The cluster is emptied again at the end.
+// exampleLoaded is true while the cluster holds the example as loadExample left it.
+var exampleLoaded bool
+
+// loadExample makes the cluster hold examples/cluster.yaml and examples/upgrade.yaml, with
+// no fault injected and an empty request log. Loading takes seconds, so it is done once and
+// each test's cleanup brings the cluster back (starts again what the test stopped, deletes
+// the restore record and the events); when that fails the next test loads it afresh.
 func loadExample(t *testing.T) {
 	t.Helper()
+	kv.ClearFaults()
+	kv.SetHealthy(true)
+	if !exampleLoaded {
+		resetCluster(t)
+		ctx := context.Background()
+		state, err := source.FromFiles([]string{examplePath("cluster.yaml")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.LoadClusterState(ctx, state); err != nil {
+			t.Fatalf("load the example cluster: %v", err)
+		}
+		if err := env.EnsureNamespace(ctx, systemNS); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.LoadUpgradeFile(ctx, examplePath("upgrade.yaml")); err != nil {
+			t.Fatalf("load the example upgrade: %v", err)
+		}
+		exampleLoaded = true
+	}
+	kv.ResetLog()
+	t.Cleanup(func() { backToExample(t) })
+}
+
+// backToExample undoes what a test did to the example cluster.
+func backToExample(t *testing.T) {
+	t.Helper()
 	ctx := context.Background()
-	resetCluster(t)
-	t.Cleanup(func() { resetCluster(t) })
-	state, err := source.FromFiles([]string{examplePath("cluster.yaml")})
+	kv.ClearFaults()
+	kv.SetHealthy(true)
+	kv.WaitIdle()
+	exampleLoaded = false
+	starter, err := kubevirt.New(kv.RESTConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.LoadClusterState(ctx, state); err != nil {
-		t.Fatalf("load the example cluster: %v", err)
+	for _, key := range node1Stopped {
+		if len(running(t, []string{key})) > 0 {
+			continue
+		}
+		ns, name, _ := strings.Cut(key, "/")
+		if err := starter.Start(ctx, ns, name); err != nil && !kubevirt.IsAlreadyRunning(err) {
+			t.Errorf("start %s again: %v", key, err)
+			return
+		}
 	}
-	if err := env.EnsureNamespace(ctx, systemNS); err != nil {
-		t.Fatal(err)
+	kv.WaitIdle()
+	if got := running(t, node1Stopped); len(got) != len(node1Stopped) {
+		t.Errorf("after starting them again, running: %v", got)
+		return
 	}
-	if err := env.LoadUpgradeFile(ctx, examplePath("upgrade.yaml")); err != nil {
-		t.Fatalf("load the example upgrade: %v", err)
+	err = env.Kube.CoreV1().ConfigMaps(systemNS).Delete(ctx, record.ConfigMapName(exampleUpgrade), metav1.DeleteOptions{})
+	if client.IgnoreNotFound(err) != nil {
+		t.Error(err)
+		return
+	}
+	if err := env.Client.DeleteAllOf(ctx, &corev1.Event{}, client.InNamespace(systemNS)); err != nil {
+		t.Error(err)
+		return
 	}
 	kv.ResetLog()
+	exampleLoaded = true
 }
 
 func resetCluster(t *testing.T) {
@@ -173,6 +226,7 @@ func resetCluster(t *testing.T) {
 	kv.ClearFaults()
 	kv.SetHealthy(true)
 	kv.WaitIdle()
+	exampleLoaded = false
 	if err := env.Reset(context.Background()); err != nil {
 		t.Fatalf("reset the cluster: %v", err)
 	}
