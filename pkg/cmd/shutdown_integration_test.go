@@ -264,7 +264,7 @@ func TestShutdownTwoNodesAtOnceKeepBothEntries(t *testing.T) {
 
 func TestShutdownOneStopFails(t *testing.T) {
 	shutdownCluster(t)
-	kubeVirt.InjectFault(standin.Fault{Group: standin.SubresourceGroup, Subresource: "stop", Name: "pinned-b", Status: http.StatusForbidden, Message: "injected: stop refused"})
+	kubeVirt.InjectFault(standin.Fault{Group: standin.SubresourceGroup, Subresource: "stop", Name: "pinned-b", Status: http.StatusConflict, Message: "injected: a migration of this VM is in progress"})
 	_, _, err := runRoot(t, shutdownArgs("sd-1")...)
 	if got := exitstatus.Code(err); got != exitstatus.No {
 		t.Fatalf("exit status = %d (%v), want 1", got, err)
@@ -404,4 +404,16 @@ func mustUpgrade(t *testing.T) *cloudweavv1beta1.Upgrade {
 		t.Fatal(fmt.Errorf("get upgrade: %w", err))
 	}
 	return up
+}
+
+func TestShutdownForbiddenStopIsExit3(t *testing.T) {
+	shutdownCluster(t)
+	kubeVirt.InjectFault(standin.Fault{Group: standin.SubresourceGroup, Subresource: "stop", Status: http.StatusForbidden, Message: "injected: not allowed"})
+	_, _, err := runRoot(t, shutdownArgs("sd-1")...)
+	if got := exitstatus.Code(err); got != exitstatus.Cluster {
+		t.Fatalf("exit status = %d (%v), want 3", got, err)
+	}
+	if !strings.Contains(err.Error(), "RBAC") {
+		t.Errorf("error %q does not say what to check", err)
+	}
 }
