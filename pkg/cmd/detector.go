@@ -17,6 +17,7 @@ import (
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
 	"github.com/cloudweav/upgrade-helper/pkg/kube"
 	"github.com/cloudweav/upgrade-helper/pkg/kubevirt"
+	"github.com/cloudweav/upgrade-helper/pkg/logging"
 	"github.com/cloudweav/upgrade-helper/pkg/record"
 	"github.com/cloudweav/upgrade-helper/pkg/shutdown"
 	"github.com/cloudweav/upgrade-helper/pkg/source"
@@ -189,6 +190,9 @@ func (o *DetectorOptions) shutdown(ctx context.Context, report *detector.Report)
 		Client:         o.clients.Client,
 		Log:            o.Log,
 		BeforeStop:     o.BeforeStop,
+	}
+	if logging.IsTerminal(o.ErrOut) {
+		s.Progress = (&progressBar{w: o.ErrOut, what: "VMs down", width: 30}).update
 	}
 	if o.Upgrade != "" {
 		up := &cloudweavv1beta1.Upgrade{}

@@ -59,6 +59,9 @@ type Shutdown struct {
 	// BeforeStop, when set, is called after the record is written and before the first stop
 	// (tests use it to observe the order of writes).
 	BeforeStop func()
+	// Progress, when set, is told each time --wait sees a stopped VM's VMI gone (a progress bar
+	// on a terminal); without it each such VM gets a log line.
+	Progress func(key string, done, total int)
 }
 
 // Result is the outcome of a shutdown.
@@ -187,7 +190,11 @@ func (s *Shutdown) waitGone(ctx context.Context, steps []Step) {
 			if apierrors.IsNotFound(err) {
 				delete(pending, i)
 				steps[i].Outcome = OutcomeGone
-				s.Log.Infof("vm %s is down (%d/%d)", steps[i].Key(), total-len(pending), total)
+				if s.Progress != nil {
+					s.Progress(steps[i].Key(), total-len(pending), total)
+				} else {
+					s.Log.Infof("vm %s is down (%d/%d)", steps[i].Key(), total-len(pending), total)
+				}
 			} else if err != nil {
 				s.Log.Debugf("vm %s: %v", steps[i].Key(), err)
 			}
