@@ -24,6 +24,9 @@ func (g *GlobalOptions) Clients() (*kube.Clients, error) {
 	}
 	// Each try of a request is bounded by --request-timeout (30s when unset, so that no request
 	// waits forever); transient failures are retried within kube.DefaultRetryPolicy.
+	if config.Timeout < 0 {
+		return nil, exitstatus.Usagef("--request-timeout must not be negative, got %s", config.Timeout)
+	}
 	policy := kube.DefaultRetryPolicy
 	policy.PerAttempt = config.Timeout
 	if policy.PerAttempt == 0 {

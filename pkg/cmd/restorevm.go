@@ -116,6 +116,9 @@ func (o *RestoreVMOptions) Run(ctx context.Context) error {
 		Log:            o.Log,
 	}
 	res, runErr := r.Run(ctx)
+	if runErr != nil && !res.RecordFound {
+		return runErr // the record could not be read: there is nothing to report
+	}
 	if err := o.print(o.Out, res); err != nil {
 		return err
 	}

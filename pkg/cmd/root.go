@@ -3,7 +3,9 @@ package cmd
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -74,8 +76,17 @@ func (g *GlobalOptions) AddFlags(fs *pflag.FlagSet) {
 	_ = fs.MarkHidden("kubecontext")
 }
 
-// NewRootCommand builds the upgrade-helper command tree.
+// NewRootCommand builds the upgrade-helper command tree, named after how the binary was run
+// (os.Args[0]; see NewRootCommandAs).
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	return NewRootCommandAs(streams, os.Args[0])
+}
+
+// NewRootCommandAs builds the command tree of a binary run as argv0. Installed as a kubectl
+// plugin (a base name starting with "kubectl-", such as kubectl-upgrade_helper), help and usage
+// name it the way kubectl runs it: "kubectl upgrade-helper" (kubectl's plugin naming, where a
+// dash in the file name separates words and an underscore stands for a dash).
+func NewRootCommandAs(streams genericiooptions.IOStreams, argv0 string) *cobra.Command {
 	g := NewGlobalOptions(streams)
 	root := &cobra.Command{
 		Use:   "upgrade-helper",
@@ -101,6 +112,9 @@ Exit status: 0 done; 1 the answer is no or an action partly failed; 2 bad usage 
 		return exitstatus.WithCode(exitstatus.Usage, fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
 	})
 	g.AddFlags(root.PersistentFlags())
+	if name, ok := kubectlPluginName(argv0); ok {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: name}
+	}
 
 	root.AddCommand(
 		NewVersionCommand(g),
@@ -109,6 +123,21 @@ Exit status: 0 done; 1 the answer is no or an action partly failed; 2 bad usage 
 		NewRestoreVMCommand(g),
 	)
 	return root
+}
+
+// kubectlPluginName returns the command line kubectl runs a plugin binary argv0 by ("kubectl
+// upgrade-helper" for kubectl-upgrade_helper), and false when argv0 is not a kubectl plugin.
+func kubectlPluginName(argv0 string) (string, bool) {
+	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	plugin, ok := strings.CutPrefix(base, "kubectl-")
+	if !ok || plugin == "" {
+		return "", false
+	}
+	words := strings.Split(plugin, "-")
+	for i, w := range words {
+		words[i] = strings.ReplaceAll(w, "_", "-")
+	}
+	return "kubectl " + strings.Join(words, " "), true
 }
 
 // exactArgs is cobra.ExactArgs with the usage exit status and a hint naming what is missing.

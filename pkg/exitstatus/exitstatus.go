@@ -99,18 +99,40 @@ func IsClusterUnreachable(err error) bool {
 	return errors.As(err, &urlErr)
 }
 
+// NotAsked is true when a request failed because the cluster would not or could not take it
+// at all: not authenticated, not allowed, or not reachable in time. A server that answered
+// with an error of its own (a conflict, a 5xx after the retries) was asked: the action itself
+// failed.
+func NotAsked(err error) bool {
+	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsTimeout(err) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return false
+	}
+	return IsClusterUnreachable(err)
+}
+
 // ForAPIError gives an error from the Kubernetes API its exit status: a missing object that the
-// user named is bad input (2), an unreachable, unauthorized, forbidden or failing server is 3,
-// anything else is 1. what names the request for the message, such as "get upgrade
-// cloudweav-system/u1".
+// user named is bad input (2); an unreachable, unauthorized, forbidden or failing server, a
+// resource the server does not serve (404 without a name) and a request it rejects as
+// malformed or invalid (400, 422) are 3; anything else is 1. what names the request for the
+// message, such as "get upgrade cloudweav-system/u1".
 func ForAPIError(err error, what string) error {
 	if err == nil {
 		return nil
 	}
 	wrapped := fmt.Errorf("%s: %w", what, err)
 	switch {
-	case apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err) && namesObject(err):
 		return WithCode(Usage, wrapped)
+	case apierrors.IsNotFound(err):
+		// No object was named (a LIST, a discovery path): the server does not serve the
+		// resource at all.
+		return WithCode(Cluster, fmt.Errorf("%w (the API server does not serve this resource: check that KubeVirt and Cloudweav's CRDs are installed)", wrapped))
+	case apierrors.IsBadRequest(err), apierrors.IsInvalid(err):
+		return WithCode(Cluster, fmt.Errorf("%w (the API server rejected the request: check that its version and CRDs are the ones this tool supports)", wrapped))
 	case apierrors.IsUnauthorized(err):
 		return WithCode(Cluster, fmt.Errorf("%w (check the kubeconfig's credentials)", wrapped))
 	case apierrors.IsForbidden(err):
@@ -119,4 +141,15 @@ func ForAPIError(err error, what string) error {
 		return WithCode(Cluster, fmt.Errorf("%w (check that the API server is reachable and healthy)", wrapped))
 	}
 	return WithCode(No, wrapped)
+}
+
+// namesObject is true for an API error about one named object (its Status details carry the
+// name), as a GET of a missing object gives.
+func namesObject(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return false
+	}
+	details := status.Status().Details
+	return details != nil && details.Name != ""
 }

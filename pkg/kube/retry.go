@@ -98,6 +98,9 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			} else {
 				cancel()
 			}
+			if err != nil {
+				err = t.gaveUp(req, err, attempt)
+			}
 			return resp, err
 		}
 		if resp != nil {
@@ -116,6 +119,29 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// gaveUp says in the error of the last try why no answer came: every try ran into the
+// per-try timeout (--request-timeout), or how many tries failed. errors.Is still sees the cause.
+func (t *RetryTransport) gaveUp(req *http.Request, err error, tries int) error {
+	if req.Context().Err() != nil {
+		return err // the caller gave up, not the server
+	}
+	if t.Policy.PerAttempt > 0 && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("timed out: no answer within the request timeout of %s (--request-timeout), %d %s: %w",
+			t.Policy.PerAttempt, tries, plural(tries, "try", "tries"), err)
+	}
+	if tries > 1 {
+		return fmt.Errorf("gave up after %d tries: %w", tries, err)
+	}
+	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // readAhead is true for the requests whose answer RoundTrip reads in full before returning: a

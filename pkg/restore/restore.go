@@ -45,6 +45,9 @@ type Step struct {
 	Name      string  `json:"name"`
 	Outcome   Outcome `json:"outcome"`
 	Message   string  `json:"message,omitempty"`
+
+	// err is why the start failed, when it did.
+	err error
 }
 
 // Result is the outcome of a restore.
@@ -151,11 +154,17 @@ func (r *Restore) waitHealthy(ctx context.Context) error {
 	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
 		attempt++
 		if lastErr = r.KubeVirt.Healthz(kube.WithoutRetry(ctx)); lastErr != nil {
+			if apierrors.IsForbidden(lastErr) || apierrors.IsUnauthorized(lastErr) {
+				return false, lastErr // no wait makes a refused request allowed
+			}
 			r.Log.Infof("waiting for KubeVirt's API to be healthy (attempt %d): %v", attempt, lastErr)
 			return false, nil
 		}
 		return true, nil
 	})
+	if err != nil && (apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)) {
+		return exitstatus.ForAPIError(err, "check KubeVirt's health (GET /apis/subresources.kubevirt.io/v1/healthz)")
+	}
 	if err != nil {
 		return exitstatus.Clusterf("KubeVirt's API was not healthy within %s (last answer: %v): check virt-api", timeout, lastErr)
 	}
@@ -195,6 +204,7 @@ func (r *Restore) startOne(ctx context.Context, step *Step) {
 	default:
 		step.Outcome = OutcomeFailed
 		step.Message = err.Error()
+		step.err = err
 		r.Log.Errorf("vm %s could not be started: %v", key, err)
 	}
 }
@@ -212,12 +222,19 @@ func isTransient(err error) bool {
 func (r *Restore) finish(ctx context.Context, res *Result) error {
 	counts := map[Outcome]int{}
 	var failed []string
+	clusterFailures, firstClusterErr := 0, error(nil)
 	for _, st := range res.Steps {
 		counts[st.Outcome]++
 		key := st.Namespace + "/" + st.Name
 		switch st.Outcome {
 		case OutcomeFailed:
 			failed = append(failed, key)
+			if st.err != nil && exitstatus.NotAsked(st.err) {
+				if clusterFailures == 0 {
+					firstClusterErr = st.err
+				}
+				clusterFailures++
+			}
 			r.event(ctx, true, events.ReasonRestoreVMFailed, fmt.Sprintf("vm %s on node %s: %s", key, r.Node, st.Message))
 		case OutcomeNotFound:
 			r.event(ctx, true, events.ReasonRestoreVMFailed, fmt.Sprintf("vm %s on node %s no longer exists: skipped", key, r.Node))
@@ -228,15 +245,22 @@ func (r *Restore) finish(ctx context.Context, res *Result) error {
 		r.Node, len(res.Steps), counts[OutcomeStarted], counts[OutcomeAlreadyRunning], counts[OutcomeNotFound],
 		counts[OutcomeFailed], counts[OutcomeNotStarted]))
 	var errs []error
+	code := exitstatus.No
 	if len(failed) > 0 {
 		sort.Strings(failed)
 		errs = append(errs, fmt.Errorf("%d VM(s) could not be started: %v", len(failed), failed))
+		if clusterFailures == len(failed) {
+			// Every failure was the cluster refusing or failing to answer (forbidden,
+			// unauthorized, unreachable): say so with exit status 3 and the first cause.
+			code = exitstatus.Cluster
+			errs = append(errs, exitstatus.ForAPIError(firstClusterErr, "start through KubeVirt's subresource API"))
+		}
 	}
 	if n := counts[OutcomeNotStarted]; n > 0 {
 		errs = append(errs, fmt.Errorf("interrupted: %d VM(s) not started", n))
 	}
 	if len(errs) > 0 {
-		return exitstatus.WithCode(exitstatus.No, errors.Join(errs...))
+		return exitstatus.WithCode(code, errors.Join(errs...))
 	}
 	if err := r.Events.Err(); err != nil {
 		return exitstatus.ForAPIError(err, "every VM was handled, but the Upgrade's events could not be written")

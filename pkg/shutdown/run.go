@@ -215,7 +215,7 @@ func (s *Shutdown) finish(ctx context.Context, res *Result) error {
 		switch st.Outcome {
 		case OutcomeFailed:
 			failed = append(failed, st.Key())
-			if st.err != nil && notAsked(st.err) {
+			if st.err != nil && exitstatus.NotAsked(st.err) {
 				if clusterFailures == 0 {
 					firstClusterErr = st.err
 				}
@@ -259,20 +259,6 @@ func (s *Shutdown) finish(ctx context.Context, res *Result) error {
 		return exitstatus.ForAPIError(err, "every VM was handled, but the Upgrade's events could not be written")
 	}
 	return nil
-}
-
-// notAsked is true when a stop failed because the cluster would not or could not take the
-// request at all: not authenticated, not allowed, or not reachable in time. A server that
-// answered with an error of its own was asked, and the VM simply failed to stop.
-func notAsked(err error) bool {
-	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsTimeout(err) {
-		return true
-	}
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return false
-	}
-	return exitstatus.IsClusterUnreachable(err)
 }
 
 func (s *Shutdown) normal(ctx context.Context, reason, msg string) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cloudweav/upgrade-helper/internal/standin"
@@ -136,8 +135,8 @@ func TestTransientFaults(t *testing.T) {
 			minGap time.Duration
 		}{
 			{
-				name:    "500 on the first 3 requests",
-				fault:   standin.Fault{Status: http.StatusInternalServerError, Times: 3},
+				name:  "500 on the first 3 requests",
+				fault: standin.Fault{Status: http.StatusInternalServerError, Times: 3},
 			},
 			{
 				name:    "503 on the key request, twice",
@@ -205,8 +204,9 @@ func filter(reqs []standin.Request, match func(standin.Request) bool) []standin.
 	return out
 }
 
-// TestSlowResponsesPast the retries: a request that is always slower than --request-timeout
-// fails the command with exit 3 and a message saying that the cluster did not answer.
+// TestPermanentTimeout makes the key request of each subcommand always slower than
+// --request-timeout: after its tries the command fails with exit 3 and a message saying that
+// the request timed out.
 func TestPermanentTimeout(t *testing.T) {
 	for _, sc := range subcommands(t) {
 		t.Run(sc.name, func(t *testing.T) {
@@ -214,26 +214,17 @@ func TestPermanentTimeout(t *testing.T) {
 			if sc.setup != nil {
 				sc.setup(t)
 			}
-			args := append(append([]string(nil), sc.args...), "--request-timeout", "300ms")
+			args := append(append([]string(nil), sc.args...), "--request-timeout", "200ms")
 			kv.InjectFault(with(sc.key, func(f *standin.Fault) { f.Delay = 2 * time.Second }))
 			res := runCLI(t, args...)
-			t.Logf("%v", res)
-			if got := requests(matches(sc.key)); got < 2 {
-				t.Errorf("%d request(s) made, want retries", got)
+			if got := requests(matches(sc.key)); got < 6 {
+				t.Errorf("%d request(s) made, want 6 tries at least", got)
 			}
-			switch sc.name {
-			case "vm-live-migrate-detector --shutdown --upgrade", "restore-vm":
-				// One VM's stop or start timed out, the others were done.
-				if res.code != exitstatus.Cluster && res.code != exitstatus.No {
-					t.Errorf("exit %d, want 3 (or 1: a VM could not be acted on)", res.code)
-				}
-			default:
-				if res.code != exitstatus.Cluster {
-					t.Errorf("exit %d, want 3", res.code)
-				}
+			if res.code != exitstatus.Cluster {
+				t.Errorf("exit %d, want 3: %v", res.code, res)
 			}
 			wantContains(t, "error", res.message(), sc.keyDesc...)
-			wantContains(t, "error", strings.ToLower(res.message()), "timeout")
+			wantContains(t, "error", res.message(), "timed out", "200ms", "--request-timeout")
 		})
 	}
 }
@@ -307,7 +298,6 @@ func TestAPIServerStopsDuringShutdown(t *testing.T) {
 	}})
 	res := runCLI(t, "vm-live-migrate-detector", sourceNode, "--shutdown", "--upgrade", exampleUpgrade,
 		"--concurrency", "1", "--kubeconfig", adminKubeconfig, "--request-timeout", "1s")
-	t.Logf("%v", res)
 	if res.code != exitstatus.Cluster {
 		t.Errorf("exit %d, want 3: the cluster could not be asked to stop the other VMs", res.code)
 	}
@@ -322,56 +312,142 @@ func TestAPIServerStopsDuringShutdown(t *testing.T) {
 	if stopped != 1 {
 		t.Errorf("%d VM(s) stopped, want 1 (the only stop that went through)", stopped)
 	}
-	wantContains(t, "error", res.message(), "5 VM(s) could not be stopped", "recorded")
+	wantContains(t, "error", res.message(), "5 VM(s) could not be stopped", "gave up after 6 tries", "check that the API server is reachable")
 	wantContains(t, "stdout", res.stdout, "Failed")
 }
 
-// TestPermanentFaults injects the failures that no retry can fix. Each must fail the command
-// at once (the request made exactly once) with exit 3 (2 for a named object that does not
-// exist) and a message naming the request and what to check.
+// TestPermanentFaults injects, into the key request of each subcommand, the failures that no
+// retry can fix. Each fails at once (the request made exactly once) with a message naming the
+// request and what to check: exit 3, or 2 for a named object that does not exist. A stop or
+// start that KubeVirt itself refuses (400, 422) is a VM that failed: exit 1; a VM that no
+// longer exists is skipped by restore-vm (exit 0) and a failed stop for the shutdown (exit 1).
 func TestPermanentFaults(t *testing.T) {
-	type check struct {
-		status int
-		code   int
-		says   []string
+	type want struct {
+		code int
+		says []string
 	}
-	checks := []check{
-		{http.StatusForbidden, exitstatus.Cluster, []string{"forbidden", "RBAC"}},
-		{http.StatusUnauthorized, exitstatus.Cluster, []string{"Unauthorized", "credentials"}},
-		{http.StatusBadRequest, exitstatus.Cluster, []string{"injected fault"}},
-		{http.StatusUnprocessableEntity, exitstatus.Cluster, []string{"injected fault"}},
-		{http.StatusNotFound, exitstatus.Usage, []string{"not found"}},
+	forbidden := want{exitstatus.Cluster, []string{"forbidden", "check the RBAC role", "deploy/rbac.yaml"}}
+	unauthorized := want{exitstatus.Cluster, []string{"HTTP 401", "check the kubeconfig's credentials"}}
+	rejected := want{exitstatus.Cluster, []string{"rejected the request"}}
+	vmFailed := func(verb string) want {
+		return want{exitstatus.No, []string{"1 VM(s) could not be " + verb, "prod/erp-db"}}
+	}
+	wants := map[string]map[int]want{
+		"version-guard": {
+			403: forbidden, 401: unauthorized, 400: rejected, 422: rejected,
+			404: {exitstatus.Usage, []string{`upgrade "hvst-upgrade-gqbg5" not found`, "check the name and --namespace"}},
+		},
+		"vm-live-migrate-detector": {
+			403: forbidden, 401: unauthorized, 400: rejected, 422: rejected,
+			404: {exitstatus.Cluster, []string{"does not serve this resource"}},
+		},
+		"vm-live-migrate-detector --shutdown --upgrade": {
+			403: forbidden, 401: unauthorized, 400: vmFailed("stopped"), 422: vmFailed("stopped"),
+			404: {exitstatus.No, []string{"1 VM(s) could not be stopped"}},
+		},
+		"restore-vm": {
+			403: forbidden, 401: unauthorized, 400: vmFailed("started"), 422: vmFailed("started"),
+			404: {exitstatus.OK, nil},
+		},
 	}
 	for _, sc := range subcommands(t) {
-		for _, c := range checks {
-			t.Run(sc.name+"/"+http.StatusText(c.status), func(t *testing.T) {
+		for _, status := range []int{403, 401, 400, 422, 404} {
+			w := wants[sc.name][status]
+			t.Run(sc.name+"/"+http.StatusText(status), func(t *testing.T) {
 				loadExample(t)
 				if sc.setup != nil {
 					sc.setup(t)
 				}
 				fault := sc.key
-				fault.Status = c.status
-				if c.status == http.StatusForbidden {
+				fault.Status = status
+				if status == http.StatusForbidden {
 					fault.Message = "injected: forbidden"
 				}
 				id := kv.InjectFault(fault)
 				res := runCLI(t, sc.args...)
-				t.Logf("%v", res)
 				if n := kv.FaultHits(id); n != 1 {
 					t.Errorf("the failing request was made %d times, want once", n)
 				}
-				want := c.code
-				if c.status == http.StatusNotFound && strings.Contains(sc.name, "-vm") && sc.key.Subresource != "" {
-					want = exitstatus.OK // a VM deleted since: skipped (see TestVMGoneDuringRestore)
+				if res.code != w.code {
+					t.Errorf("exit %d, want %d: %v", res.code, w.code, res)
 				}
-				if res.code != want {
-					t.Errorf("exit %d, want %d", res.code, want)
+				if w.code != exitstatus.OK {
+					if w.code != exitstatus.Usage {
+						wantContains(t, "error", res.message(), sc.keyDesc...)
+					}
+					wantContains(t, "error", res.message(), w.says...)
 				}
-				wantContains(t, "error", res.message(), sc.keyDesc...)
-				wantContains(t, "error", res.message(), c.says...)
 			})
 		}
 	}
 }
 
-var _ = apierrors.IsNotFound
+// TestPermanentFaultsElsewhere covers the other requests whose refusal must end a command at
+// once: restore-vm's reading of the record and KubeVirt's health check, and the Upgrade that
+// --upgrade names.
+func TestPermanentFaultsElsewhere(t *testing.T) {
+	restoreArgs := []string{"restore-vm", "--node", sourceNode, "--upgrade", exampleUpgrade, "--kubeconfig", adminKubeconfig, "--health-backoff", "20ms", "--timeout", "1m"}
+	shutdownArgs := []string{"vm-live-migrate-detector", sourceNode, "--shutdown", "--upgrade", exampleUpgrade, "--kubeconfig", adminKubeconfig}
+	tests := []struct {
+		name     string
+		setup    func(t *testing.T)
+		args     []string
+		fault    standin.Fault
+		wantCode int
+		says     []string
+		// stopped is what must be stopped afterwards (nothing when the command failed before).
+		stopped []string
+	}{
+		{
+			name: "restore-vm: healthz forbidden", setup: shutdownNode1, args: restoreArgs,
+			fault:    standin.Fault{Resource: "healthz", Status: http.StatusForbidden, Message: `healthz is forbidden: User "x" cannot list resource "healthz" in API group "subresources.kubevirt.io" at the cluster scope`},
+			wantCode: exitstatus.Cluster, says: []string{"healthz", "cannot list resource", "check the RBAC role"}, stopped: node1Stopped,
+		},
+		{
+			name: "restore-vm: record read forbidden", setup: shutdownNode1, args: restoreArgs,
+			fault:    standin.Fault{Verb: "get", Resource: "configmaps", Status: http.StatusForbidden},
+			wantCode: exitstatus.Cluster, says: []string{"read restore record", "check the RBAC role"}, stopped: node1Stopped,
+		},
+		{
+			name: "restore-vm: upgrade not found", setup: shutdownNode1, args: restoreArgs,
+			fault:    standin.Fault{Verb: "get", Resource: "upgrades", Status: http.StatusNotFound},
+			wantCode: exitstatus.Usage, says: []string{"get upgrade " + exampleUpgrade}, stopped: node1Stopped,
+		},
+		{
+			name: "shutdown: upgrade not found", args: shutdownArgs,
+			fault:    standin.Fault{Verb: "get", Resource: "upgrades", Status: http.StatusNotFound},
+			wantCode: exitstatus.Usage, says: []string{"get upgrade " + exampleUpgrade},
+		},
+		{
+			name: "shutdown: record write forbidden", args: shutdownArgs,
+			fault:    standin.Fault{Verb: "create", Resource: "configmaps", Status: http.StatusForbidden},
+			wantCode: exitstatus.Cluster, says: []string{"nothing was stopped", "write restore record", "check the RBAC role"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loadExample(t)
+			if tt.setup != nil {
+				tt.setup(t)
+			}
+			id := kv.InjectFault(tt.fault)
+			res := runCLI(t, tt.args...)
+			if n := kv.FaultHits(id); n != 1 {
+				t.Errorf("the failing request was made %d times, want once", n)
+			}
+			if res.code != tt.wantCode {
+				t.Errorf("exit %d, want %d: %v", res.code, tt.wantCode, res)
+			}
+			wantContains(t, "error", res.message(), tt.says...)
+			var stopped []string
+			for _, key := range node1Stopped {
+				if len(running(t, []string{key})) == 0 {
+					stopped = append(stopped, key)
+				}
+			}
+			if strings.Join(stopped, ",") != strings.Join(tt.stopped, ",") {
+				t.Errorf("stopped afterwards: %v, want %v", stopped, tt.stopped)
+			}
+		})
+	}
+}

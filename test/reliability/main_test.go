@@ -61,11 +61,12 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	// The production waits (kube.DefaultRetryPolicy: 250ms doubling to 4s over 6 tries;
-	// restore.DefaultStartBackoff: 1s doubling over 5 tries) would make the permanent-fault
-	// cases take a minute. The tests keep the number of tries and the doubling and shorten
-	// the first wait; Max stays at 2s so that a Retry-After of 1s is honoured as it is.
+	// restore.DefaultStartBackoff: 1s doubling over 5 rounds, each round the transport's 6
+	// tries) would make the permanent-fault cases take minutes. The tests keep the transport's
+	// 6 tries and its doubling and shorten the first wait; Max stays at 2s so that a
+	// Retry-After of 1s is honoured as it is. restore-vm's own rounds of starts are cut to 2.
 	kube.DefaultRetryPolicy = kube.RetryPolicy{Attempts: 6, Initial: 20 * time.Millisecond, Max: 2 * time.Second}
-	restore.DefaultStartBackoff = wait.Backoff{Steps: 5, Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2}
+	restore.DefaultStartBackoff = wait.Backoff{Steps: 2, Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2}
 
 	var err error
 	if env, err = testenv.Start(); err != nil {
