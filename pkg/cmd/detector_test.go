@@ -133,3 +133,14 @@ func TestDetectorBadUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestRootUnknownCommandIsUsage(t *testing.T) {
+	_, _, err := runRoot(t, "nosuch")
+	if got := exitstatus.Code(err); got != exitstatus.Usage {
+		t.Errorf("exit status = %d (%v), want 2", got, err)
+	}
+	stdout, _, err := runRoot(t)
+	if err != nil || !strings.Contains(stdout, "Available Commands") {
+		t.Errorf("no arguments: err %v, stdout:\n%s", err, stdout)
+	}
+}

@@ -56,6 +56,9 @@ func runRoot(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	root := NewRootCommand(streams)
+	if args == nil {
+		args = []string{} // nil would make cobra read the test binary's own arguments
+	}
 	root.SetArgs(args)
 	err = root.ExecuteContext(context.Background())
 	return out.String(), errOut.String(), err

@@ -100,6 +100,14 @@ Exit status: 0 done; 1 the answer is no or an action partly failed; 2 bad usage 
 		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// With no subcommand the root prints its help; an unknown one is bad usage.
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return exitstatus.Usagef("unknown command %q for %q\nRun '%s --help' for usage", args[0], c.CommandPath(), c.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
 			g.Log = logging.New(g.ErrOut, logging.Options{Debug: g.Debug, Trace: g.Trace, NoColor: g.NoColor})
 		},

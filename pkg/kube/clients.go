@@ -40,6 +40,15 @@ func NewClients(config *rest.Config) (*Clients, error) {
 	if config.UserAgent == "" {
 		config.UserAgent = "upgrade-helper"
 	}
+	// A run makes a few dozen requests at most, at a burst when it lists pages or stops VMs in
+	// parallel; client-go's default of 5 per second would make it wait for no reason. The API
+	// server's own priority and fairness still applies.
+	if config.QPS == 0 {
+		config.QPS = 50
+	}
+	if config.Burst == 0 {
+		config.Burst = 100
+	}
 	kube, err := kubernetes.NewForConfig(config)
 	if err != nil {
 		return nil, fmt.Errorf("build kubernetes client: %w", err)

@@ -37,7 +37,7 @@ func TestPluginName(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, want := range []string{
-				"Usage:\n  " + tc.want + " [command]\n",
+				"Usage:\n  " + tc.want + " [flags]\n  " + tc.want + " [command]\n",
 				"help for " + tc.want + "\n",
 				`Use "` + tc.want + ` [command] --help" for more information about a command.`,
 			} {
