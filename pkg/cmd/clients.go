@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -48,4 +50,17 @@ func requireFlagWith(set bool, flag, needs string) error {
 		return exitstatus.Usagef("%s only works together with %s", flag, needs)
 	}
 	return nil
+}
+
+// Overall deadlines: no run may hang an unattended upgrade forever, whatever the per-request
+// timeouts and retries add up to. What a run waits for on purpose (--wait, KubeVirt's health)
+// is added to them.
+const (
+	readDeadline   = 5 * time.Minute
+	actionDeadline = 15 * time.Minute
+)
+
+// withDeadline bounds ctx by d and says so in the error a command returns when it is hit.
+func withDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, d, fmt.Errorf("the command's overall deadline of %s passed", d))
 }

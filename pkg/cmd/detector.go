@@ -141,6 +141,15 @@ func (o *DetectorOptions) Validate() error {
 
 // Run analyses the node, stops what cannot leave when asked to, and prints the report.
 func (o *DetectorOptions) Run(ctx context.Context) error {
+	deadline := readDeadline
+	if o.Shutdown {
+		deadline += actionDeadline
+		if o.Wait {
+			deadline += o.Timeout
+		}
+	}
+	ctx, cancel := withDeadline(ctx, deadline)
+	defer cancel()
 	o.Log.Info("Starting VM Live Migrate Detector")
 	state, err := o.readState(ctx)
 	if err != nil {

@@ -91,6 +91,8 @@ func (o *RestoreVMOptions) Validate() error {
 
 // Run restores the node's VMs and prints the outcome.
 func (o *RestoreVMOptions) Run(ctx context.Context) error {
+	ctx, cancel := withDeadline(ctx, readDeadline+o.Timeout+actionDeadline)
+	defer cancel()
 	o.Log.Infof("Starting VM Restore for node %s of upgrade %s", o.Node, o.Upgrade)
 	clients, err := o.Clients()
 	if err != nil {

@@ -154,6 +154,8 @@ func (o *VersionGuardOptions) Validate() error {
 // Run gathers the path, decides it, prints the report and returns a "rejected" error (exit
 // status 1) after the report when the path is not allowed.
 func (o *VersionGuardOptions) Run(ctx context.Context) error {
+	ctx, cancel := withDeadline(ctx, readDeadline)
+	defer cancel()
 	o.Log.Info("Starting Version Guard")
 	var in guardInput
 	var err error

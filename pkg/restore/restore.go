@@ -257,7 +257,7 @@ func (r *Restore) finish(ctx context.Context, res *Result) error {
 		}
 	}
 	if n := counts[OutcomeNotStarted]; n > 0 {
-		errs = append(errs, fmt.Errorf("interrupted: %d VM(s) not started", n))
+		errs = append(errs, fmt.Errorf("interrupted (%v): %d VM(s) not started", context.Cause(ctx), n))
 	}
 	if len(errs) > 0 {
 		return exitstatus.WithCode(code, errors.Join(errs...))

@@ -250,7 +250,7 @@ func (s *Shutdown) finish(ctx context.Context, res *Result) error {
 		errs = append(errs, fmt.Errorf("%d VM(s) still running after %s: %v", len(stillRunning), s.Timeout, stillRunning))
 	}
 	if len(notStarted) > 0 {
-		errs = append(errs, fmt.Errorf("interrupted: %d VM(s) not stopped: %v", len(notStarted), notStarted))
+		errs = append(errs, fmt.Errorf("interrupted (%v): %d VM(s) not stopped: %v", context.Cause(ctx), len(notStarted), notStarted))
 	}
 	if len(errs) > 0 {
 		return exitstatus.WithCode(code, errors.Join(errs...))
