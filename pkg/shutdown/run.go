@@ -122,10 +122,18 @@ func (s *Shutdown) Run(ctx context.Context, report *detector.Report) (*Result, e
 	}
 
 	s.stopAll(ctx, res.Steps)
+	var waitErr error
 	if s.Wait && ctx.Err() == nil {
-		s.waitGone(ctx, res.Steps)
+		waitErr = s.waitGone(ctx, res.Steps)
 	}
-	return res, s.finish(ctx, res)
+	err := s.finish(ctx, res)
+	switch {
+	case waitErr == nil:
+		return res, err
+	case err == nil:
+		return res, waitErr
+	}
+	return res, exitstatus.WithCode(exitstatus.Cluster, errors.Join(err, waitErr))
 }
 
 // stopAll stops the steps' VMs, at most Concurrency at once. Once ctx is done no new stop is
@@ -167,7 +175,9 @@ func (s *Shutdown) stopOne(ctx context.Context, step *Step) {
 }
 
 // waitGone polls until every stopped VM's VMI is gone or the timeout passes.
-func (s *Shutdown) waitGone(ctx context.Context, steps []Step) {
+// A VMI read that is refused (forbidden, unauthorized) ends the wait at once with an error of
+// exit status 3: no wait makes it allowed.
+func (s *Shutdown) waitGone(ctx context.Context, steps []Step) error {
 	pending := map[int]bool{}
 	for i, st := range steps {
 		if st.Outcome == OutcomeStopped || st.Outcome == OutcomeAlreadyStopped {
@@ -183,6 +193,7 @@ func (s *Shutdown) waitGone(ctx context.Context, steps []Step) {
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
 	}
+	var refused error
 	_ = wait.PollUntilContextTimeout(ctx, interval, timeout, true, func(ctx context.Context) (bool, error) {
 		for i := range pending {
 			var vmi kubevirtv1.VirtualMachineInstance
@@ -195,16 +206,26 @@ func (s *Shutdown) waitGone(ctx context.Context, steps []Step) {
 				} else {
 					s.Log.Infof("vm %s is down (%d/%d)", steps[i].Key(), total-len(pending), total)
 				}
+			} else if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+				refused = err
+				return false, err
 			} else if err != nil {
 				s.Log.Debugf("vm %s: %v", steps[i].Key(), err)
 			}
 		}
 		return len(pending) == 0, nil
 	})
+	if refused != nil {
+		for i := range pending {
+			steps[i].Message = "stopped, but whether its VMI is gone could not be checked"
+		}
+		return exitstatus.ForAPIError(refused, "wait for the stopped VMs' VMIs to go (--wait)")
+	}
 	for i := range pending {
 		steps[i].Outcome = OutcomeStillRunning
 		steps[i].Message = fmt.Sprintf("its VMI was still there after %s", timeout)
 	}
+	return nil
 }
 
 // finish writes the events and turns failures into the error Run returns.

@@ -133,6 +133,8 @@ func TestTransientFaults(t *testing.T) {
 			retried standin.Fault
 			// minGap is the least time between the faulty request and its retry.
 			minGap time.Duration
+			// args are added to the subcommand's.
+			args []string
 		}{
 			{
 				name:  "500 on the first 3 requests",
@@ -152,6 +154,7 @@ func TestTransientFaults(t *testing.T) {
 			{
 				name:    "a response slower than --request-timeout, once",
 				fault:   with(sc.key, func(f *standin.Fault) { f.Delay, f.Times = 3*time.Second, 1 }),
+				args:    []string{"--request-timeout", "300ms"},
 				retried: sc.key,
 			},
 			{
@@ -172,7 +175,7 @@ func TestTransientFaults(t *testing.T) {
 					sc.setup(t)
 				}
 				id := kv.InjectFault(tc.fault)
-				res := runCLI(t, sc.args...)
+				res := runCLI(t, append(append([]string(nil), sc.args...), tc.args...)...)
 				if res.code != exitstatus.OK {
 					t.Fatalf("want success despite the fault: %v", res)
 				}

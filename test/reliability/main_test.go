@@ -3,10 +3,12 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,6 +124,11 @@ func (r result) String() string {
 // runCLI runs the whole command tree with args, in-process, as main does.
 func runCLI(t *testing.T, args ...string) result {
 	t.Helper()
+	return runCLITB(t, args...)
+}
+
+func runCLITB(tb testing.TB, args ...string) result {
+	tb.Helper()
 	var out, errOut bytes.Buffer
 	root := cmd.NewRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	root.SetArgs(args)
@@ -194,15 +201,26 @@ func backToExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range node1Stopped {
-		if len(running(t, []string{key})) > 0 {
-			continue
-		}
-		ns, name, _ := strings.Cut(key, "/")
-		if err := starter.Start(ctx, ns, name); err != nil && !kubevirt.IsAlreadyRunning(err) {
-			t.Errorf("start %s again: %v", key, err)
-			return
-		}
+	stopped := node1Stopped
+	if still := running(t, node1Stopped); len(still) == len(node1Stopped) {
+		stopped = nil
+	}
+	errs := make([]error, len(stopped))
+	var wg sync.WaitGroup
+	for i, key := range stopped {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ns, name, _ := strings.Cut(key, "/")
+			if err := starter.Start(ctx, ns, name); err != nil && !kubevirt.IsAlreadyRunning(err) {
+				errs[i] = fmt.Errorf("start %s again: %w", key, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Error(err)
+		return
 	}
 	kv.WaitIdle()
 	if got := running(t, node1Stopped); len(got) != len(node1Stopped) {
