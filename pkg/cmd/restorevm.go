@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -97,6 +98,10 @@ func (o *RestoreVMOptions) Run(ctx context.Context) error {
 	clients, err := o.Clients()
 	if err != nil {
 		return err
+	}
+	// A node name with a typo would otherwise find nothing to restore and leave the VMs stopped.
+	if _, err := clients.Kube.CoreV1().Nodes().Get(ctx, o.Node, metav1.GetOptions{}); err != nil {
+		return exitstatus.ForAPIError(err, fmt.Sprintf("get node %s", o.Node))
 	}
 	up := &cloudweavv1beta1.Upgrade{}
 	if err := clients.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Upgrade}, up); err != nil {

@@ -384,6 +384,14 @@ func TestRestoreVM(t *testing.T) {
 		}
 	})
 
+	t.Run("unknown node: exit 2, nothing started", func(t *testing.T) {
+		shutdownCluster(t)
+		_, _, err := runRoot(t, "restore-vm", "--node", "sd-9", "--upgrade", shutdownUpgrade, "--kubeconfig", kubeVirtConfig)
+		if got := exitstatus.Code(err); got != exitstatus.Usage || !strings.Contains(err.Error(), "sd-9") {
+			t.Errorf("exit status = %d (%v), want 2 naming the node", got, err)
+		}
+	})
+
 	t.Run("KubeVirt never healthy: exit 3", func(t *testing.T) {
 		shutdownCluster(t)
 		if _, _, err := runRoot(t, shutdownArgs("sd-1")...); err != nil {

@@ -83,8 +83,9 @@ type Restore struct {
 	Log            logrus.FieldLogger
 }
 
-// DefaultStartBackoff retries a transiently failing start five times over about 15 seconds.
-var DefaultStartBackoff = wait.Backoff{Steps: 5, Duration: time.Second, Factor: 2, Jitter: 0.2}
+// DefaultStartBackoff gives a start that still fails transiently after the transport's own
+// retries (pkg/kube) one more round, a few seconds later.
+var DefaultStartBackoff = wait.Backoff{Steps: 2, Duration: 3 * time.Second, Factor: 2, Jitter: 0.2}
 
 // Run restores the node's recorded VMs. It returns an error with exit status 3 when KubeVirt's
 // API stays unhealthy past the timeout and 1 when any start failed.

@@ -62,6 +62,8 @@ var requests = map[string]apiRequest{
 		need: permission{"cloudweavhci.io", "upgrades", "get"}},
 	"list nodes": {method: http.MethodGet, path: "/api/v1/nodes?limit=500",
 		need: permission{"", "nodes", "list"}},
+	"get a node": {method: http.MethodGet, path: "/api/v1/nodes/node-1",
+		need: permission{"", "nodes", "get"}},
 	"list pods": {method: http.MethodGet, path: "/api/v1/pods?limit=500&fieldSelector=status.phase!%3DSucceeded,status.phase!%3DFailed",
 		need: permission{"", "pods", "list"}},
 	"list vmis on a node": {method: http.MethodGet, path: "/apis/kubevirt.io/v1/virtualmachineinstances?limit=500&labelSelector=kubevirt.io%2FnodeName%3Dnode-1",
@@ -150,7 +152,7 @@ var subcommands = []struct {
 	{
 		name:     "restore-vm",
 		roles:    []string{"upgrade-helper-restore-vm"},
-		requests: []string{"get upgrade", "get the record", "create an event", "kubevirt healthz", "start a vm"},
+		requests: []string{"get a node", "get upgrade", "get the record", "create an event", "kubevirt healthz", "start a vm"},
 	},
 }
 

@@ -234,6 +234,7 @@ func TestLeastPrivilege(t *testing.T) {
 		{args: shutdown, roles: shutdownRoles, without: permission{"", "configmaps", "update"}, setup: recordOtherNode, says: `cannot update resource "configmaps"`},
 		{args: shutdown, roles: shutdownRoles, without: permission{"", "events", "create"}, says: `cannot create resource "events"`, stopped: true},
 		{args: append(shutdown, "--wait", "--timeout", "20s"), roles: shutdownRoles, without: permission{"kubevirt.io", "virtualmachineinstances", "get"}, says: `cannot get resource "virtualmachineinstances"`, stopped: true},
+		{args: restore, roles: restoreRoles, without: permission{"", "nodes", "get"}, setup: shutdownNode1, says: `cannot get resource "nodes"`, stopped: true},
 		{args: restore, roles: restoreRoles, without: permission{"subresources.kubevirt.io", "virtualmachines/start", "update"}, setup: shutdownNode1, says: `cannot update resource "virtualmachines/start"`, stopped: true},
 		{args: restore, roles: restoreRoles, without: permission{"subresources.kubevirt.io", "healthz", "list"}, setup: shutdownNode1, says: `cannot list resource "healthz"`, stopped: true},
 		{args: restore, roles: restoreRoles, without: permission{"", "configmaps", "get"}, setup: shutdownNode1, says: `cannot get resource "configmaps"`, stopped: true},
