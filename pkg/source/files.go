@@ -17,9 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	jsonserializer "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kubevirtv1 "kubevirt.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/cloudweav/upgrade-helper/pkg/detector"
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
@@ -46,8 +44,10 @@ const sniffSize = 4096
 // given directory) is kept once, its last reading winning. PodsKnown is true when at least
 // one Pod was read.
 //
-// Files are streamed one document at a time, so memory grows with the largest document (and
-// the objects kept), not with the file. Every error is bad input (exit status 2): a path that
+// Files are streamed one document at a time, and a list's items one item at a time (YAML
+// lists in block style, as kubectl writes them, and JSON lists), so memory grows with the
+// largest object (and the objects kept), not with the file or the list; a YAML list in flow
+// style ("items: [...]") is read whole. Every error is bad input (exit status 2): a path that
 // cannot be read, a malformed document (named by file and 1-based document index, and item
 // index inside a list), or a path holding no Kubernetes object at all.
 func FromFiles(paths []string) (detector.ClusterState, error) {
@@ -153,50 +153,11 @@ func startsWithBrace(b []byte) bool {
 	return len(b) > 0 && b[0] == '{'
 }
 
-func (r *fileReader) readJSONStream(path string, in io.Reader) error {
-	dec := json.NewDecoder(in)
-	for index := 1; ; index++ {
-		var doc json.RawMessage
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return documentError(path, index, err)
-		}
-		if err := r.readDocument(doc); err != nil {
-			return documentError(path, index, err)
-		}
-	}
-}
-
-func (r *fileReader) readYAMLStream(path string, in *bufio.Reader) error {
-	docs := utilyaml.NewYAMLReader(in)
-	for index := 1; ; index++ {
-		doc, err := docs.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		var syntax utilyaml.YAMLSyntaxError
-		if errors.As(err, &syntax) {
-			return documentError(path, index, err)
-		}
-		if err != nil {
-			return readError(path, err)
-		}
-		data, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			return documentError(path, index, err)
-		}
-		if err := r.readDocument(data); err != nil {
-			return documentError(path, index, err)
-		}
-	}
-}
-
 func documentError(path string, index int, err error) error {
 	return exitstatus.Usagef("%s: document %d: %w", path, index, err)
 }
+
+var errNotObject = errors.New("not a Kubernetes object: expected a mapping with apiVersion and kind")
 
 // listHeader is what tells a list from an object.
 type listHeader struct {
@@ -213,7 +174,7 @@ func (r *fileReader) readDocument(data []byte) error {
 		return nil
 	}
 	if data[0] != '{' {
-		return errors.New("not a Kubernetes object: expected a mapping with apiVersion and kind")
+		return errNotObject
 	}
 	var head listHeader
 	if err := utiljson.Unmarshal(data, &head); err != nil {
@@ -227,20 +188,14 @@ func (r *fileReader) readDocument(data []byte) error {
 	if err := utiljson.Unmarshal(head.Items, &items); err != nil {
 		return fmt.Errorf("items: %w", err)
 	}
-	// Items of a typed list may leave out their apiVersion and kind, as the API server does.
-	var defaults *schema.GroupVersionKind
-	if head.Kind != "List" {
-		gv, err := schema.ParseGroupVersion(head.APIVersion)
-		if err != nil {
-			return fmt.Errorf("apiVersion: %w", err)
-		}
-		gvk := gv.WithKind(strings.TrimSuffix(head.Kind, "List"))
-		defaults = &gvk
+	defaults, err := listDefaults(head.Kind, head.APIVersion)
+	if err != nil {
+		return err
 	}
 	for i, item := range items {
 		item = bytes.TrimSpace(item)
 		if len(item) == 0 || item[0] != '{' {
-			return fmt.Errorf("item %d: not a Kubernetes object: expected a mapping with apiVersion and kind", i+1)
+			return fmt.Errorf("item %d: %w", i+1, errNotObject)
 		}
 		if err := r.readObject(item, defaults); err != nil {
 			return fmt.Errorf("item %d: %w", i+1, err)
@@ -249,24 +204,62 @@ func (r *fileReader) readDocument(data []byte) error {
 	return nil
 }
 
+// listDefaults is the kind and apiVersion of the items of a list: none for "kind: List", whose
+// items must name their own; those of a typed list (NodeList...), whose items may leave them
+// out, as the API server does.
+func listDefaults(kind, apiVersion string) (*schema.GroupVersionKind, error) {
+	if kind == "List" {
+		return nil, nil
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, fmt.Errorf("apiVersion: %w", err)
+	}
+	gvk := gv.WithKind(strings.TrimSuffix(kind, "List"))
+	return &gvk, nil
+}
+
+// Errors of an object without its kind or apiVersion: an item of a typed list may leave them
+// out, and be decoded once the list's own kind and apiVersion are known.
+var (
+	errMissingKind    = errors.New("missing kind")
+	errMissingVersion = errors.New("missing apiVersion")
+)
+
 // readObject decodes one object into its Go type and keeps it, or ignores a kind it does not
 // keep.
 func (r *fileReader) readObject(data []byte, defaults *schema.GroupVersionKind) error {
+	obj, err := r.decodeObject(data, defaults)
+	if err != nil {
+		return err
+	}
+	return r.keepObject(obj)
+}
+
+// decodeObject decodes one object into its Go type; it returns nil for a kind FromFiles does
+// not keep.
+func (r *fileReader) decodeObject(data []byte, defaults *schema.GroupVersionKind) (runtime.Object, error) {
 	obj, _, err := r.decoder.Decode(data, defaults, nil)
 	switch {
 	case err == nil:
+		return obj, nil
 	case runtime.IsNotRegisteredError(err):
-		r.found++
-		return nil
+		return nil, nil
 	case runtime.IsMissingKind(err):
-		return errors.New("missing kind")
+		return nil, errMissingKind
 	case runtime.IsMissingVersion(err):
-		return errors.New("missing apiVersion")
+		return nil, errMissingVersion
 	default:
-		return err
+		return nil, err
 	}
+}
+
+// keepObject keeps an object decoded by decodeObject, and counts it (nil, an ignored kind,
+// is counted too).
+func (r *fileReader) keepObject(obj runtime.Object) error {
 	r.found++
 	switch o := obj.(type) {
+	case nil:
 	case *corev1.Node:
 		r.state.Nodes = keep(r, r.state.Nodes, "Node", o.Namespace, o.Name, *o)
 	case *corev1.Pod:

@@ -458,6 +458,9 @@ func FuzzFromFiles(f *testing.F) {
 	f.Add([]byte("--- x\n"))
 	f.Add([]byte("\x00\x01\x02\xff"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte("apiVersion: v1\nitems:\n- metadata:\n    name: a\n    annotations:\n      x: |\n        - y\nkind: NodeList\n"))
+	f.Add([]byte("kind: List\nitems: # c\n  - {apiVersion: v1, kind: Node}\r  - &a {kind: Pod}\n  - *a\nmetadata: {}\n"))
+	f.Add([]byte(`{"apiVersion":"v1","items":[{"metadata":{"name":"a"}},3],"kind":"NodeList","x":{"items":[]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "input.yaml")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
