@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/rest"
 
 	"github.com/cloudweav/upgrade-helper/pkg/exitstatus"
@@ -35,6 +36,10 @@ func (g *GlobalOptions) Clients() (*kube.Clients, error) {
 		policy.PerAttempt = 30 * time.Second
 	}
 	config.Timeout = 0
+	if g.Log.IsLevelEnabled(logrus.TraceLevel) {
+		// Innermost, so that every try of a retried request is logged.
+		config.Wrap(kube.WrapTrace(g.Log.Tracef))
+	}
 	config.Wrap(kube.WrapRetry(policy))
 	clients, err := kube.NewClients(config)
 	if err != nil {
