@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cloudweav/upgrade-helper/internal/standin"
 	"github.com/cloudweav/upgrade-helper/internal/testenv"
 	"github.com/cloudweav/upgrade-helper/pkg/source"
 )
@@ -48,33 +47,28 @@ func run(kubeconfig, clusterFile, upgradeFile string) error {
 	if err != nil {
 		return err
 	}
-	env, err := testenv.Start()
+	env, err := testenv.StartWithKubeVirt()
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err := env.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "sandbox: stop the API server: %v\n", err)
+			fmt.Fprintf(os.Stderr, "sandbox: stop: %v\n", err)
 		}
 	}()
-	kv, err := standin.Start(env.Config)
-	if err != nil {
-		return err
-	}
-	defer kv.Close()
 	if err := env.LoadClusterState(ctx, state); err != nil {
 		return err
 	}
 	if err := env.LoadUpgradeFile(ctx, upgradeFile); err != nil {
 		return err
 	}
-	if err := testenv.WriteKubeconfig(kv.RESTConfig(), kubeconfig); err != nil {
+	if err := testenv.WriteKubeconfig(env.KubeVirt.RESTConfig(), kubeconfig); err != nil {
 		return err
 	}
 	defer os.Remove(kubeconfig)
 
 	abs, _ := filepath.Abs(kubeconfig)
-	fmt.Printf("sandbox ready in %.1fs: kube-apiserver at %s, KubeVirt stand-in at %s\n", time.Since(started).Seconds(), env.Config.Host, kv.URL)
+	fmt.Printf("sandbox ready in %.1fs: kube-apiserver at %s, KubeVirt stand-in at %s\n", time.Since(started).Seconds(), env.Config.Host, env.KubeVirt.URL)
 	fmt.Printf("export KUBECONFIG=%s\n", abs)
 	fmt.Println("stop it with Ctrl-C (SIGINT) or SIGTERM")
 	<-ctx.Done()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -25,26 +24,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	var err error
-	if testEnv, err = testenv.Start(); err != nil {
+	env, err := testenv.StartWithKubeVirt()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "start the test environment: %v\n", err)
 		os.Exit(1)
 	}
-	if kubeVirt, err = standin.Start(testEnv.Config); err != nil {
-		fmt.Fprintf(os.Stderr, "start the KubeVirt stand-in: %v\n", err)
-		_ = testEnv.Stop()
-		os.Exit(1)
-	}
-	kubeVirtConfig = filepath.Join(filepath.Dir(testEnv.KubeconfigPath), "standin.kubeconfig")
-	if err := testenv.WriteKubeconfig(kubeVirt.RESTConfig(), kubeVirtConfig); err != nil {
-		fmt.Fprintf(os.Stderr, "write the stand-in's kubeconfig: %v\n", err)
-		os.Exit(1)
-	}
+	testEnv, kubeVirt, kubeVirtConfig = env.Env, env.KubeVirt, env.KubeVirtKubeconfig
 	code := m.Run()
-	if err := kubeVirt.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "stop the KubeVirt stand-in: %v\n", err)
-	}
-	if err := testEnv.Stop(); err != nil {
+	if err := env.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "stop the test environment: %v\n", err)
 	}
 	os.Exit(code)

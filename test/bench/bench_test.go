@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/cloudweav/upgrade-helper/internal/standin"
 	"github.com/cloudweav/upgrade-helper/internal/testenv"
 	"github.com/cloudweav/upgrade-helper/pkg/cmd"
 	"github.com/cloudweav/upgrade-helper/pkg/detector"
@@ -36,11 +34,9 @@ const (
 // liveCluster is the API server holding the 50-node fixture, with the KubeVirt stand-in in
 // front of it. It starts on first use, so that a go test without -bench starts nothing.
 type liveCluster struct {
-	env        *testenv.Env
-	kubeVirt   *standin.Server
-	kubeconfig string // talks to kubeVirt as the admin
-	fixture    *fixture
-	setup      time.Duration
+	*testenv.WithKubeVirt
+	fixture *fixture
+	setup   time.Duration
 }
 
 var (
@@ -52,10 +48,7 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if live != nil {
-		if err := live.kubeVirt.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "stop the KubeVirt stand-in: %v\n", err)
-		}
-		if err := live.env.Stop(); err != nil {
+		if err := live.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "stop the test environment: %v\n", err)
 		}
 	}
@@ -67,25 +60,15 @@ func startLive(b *testing.B) *liveCluster {
 	b.Helper()
 	liveOnce.Do(func() {
 		start := time.Now()
-		env, err := testenv.Start()
+		env, err := testenv.StartWithKubeVirt()
 		if err != nil {
 			liveErr = fmt.Errorf("start the test environment: %w", err)
 			return
 		}
-		l := &liveCluster{env: env, fixture: newFixture(liveNodes, livePerNode)}
-		if l.kubeVirt, err = standin.Start(env.Config); err != nil {
-			_ = env.Stop()
-			liveErr = fmt.Errorf("start the KubeVirt stand-in: %w", err)
-			return
-		}
+		l := &liveCluster{WithKubeVirt: env, fixture: newFixture(liveNodes, livePerNode)}
 		live = l
-		l.kubeconfig = filepath.Join(filepath.Dir(env.KubeconfigPath), "standin.kubeconfig")
-		if err := testenv.WriteKubeconfig(l.kubeVirt.RESTConfig(), l.kubeconfig); err != nil {
-			liveErr = fmt.Errorf("write the stand-in's kubeconfig: %w", err)
-			return
-		}
 		started := time.Since(start)
-		if err := l.fixture.load(context.Background(), env, loadWorkers); err != nil {
+		if err := l.fixture.load(context.Background(), env.Env, loadWorkers); err != nil {
 			liveErr = fmt.Errorf("load the fixture: %w", err)
 			return
 		}
@@ -101,7 +84,7 @@ func startLive(b *testing.B) *liveCluster {
 
 // detectorArgs is the command line each run executes.
 func (l *liveCluster) detectorArgs() []string {
-	return []string{"vm-live-migrate-detector", liveNode, "-o", "json", "--kubeconfig", l.kubeconfig}
+	return []string{"vm-live-migrate-detector", liveNode, "-o", "json", "--kubeconfig", l.KubeVirtKubeconfig}
 }
 
 // runDetector runs the whole command tree in-process, as main does, writing the report to out.
@@ -135,18 +118,18 @@ func BenchmarkDetectorLive50Nodes2500VMIs(b *testing.B) {
 
 	// One checked run first: the live verdicts must be the in-memory ones.
 	var out bytes.Buffer
-	l.kubeVirt.ResetLog()
+	l.KubeVirt.ResetLog()
 	began := time.Now()
 	if err := runDetector(ctx, l.detectorArgs(), &out); err != nil {
 		b.Fatalf("vm-live-migrate-detector: %v", err)
 	}
 	took := time.Since(began)
 	var serving time.Duration
-	for _, r := range l.kubeVirt.Requests() {
+	for _, r := range l.KubeVirt.Requests() {
 		serving += r.Duration
 	}
 	b.Logf("one run took %s, of which the API server (through the stand-in) %s: %s", took.Round(time.Millisecond),
-		serving.Round(time.Millisecond), requestSummary(l.kubeVirt.Counts()))
+		serving.Round(time.Millisecond), requestSummary(l.KubeVirt.Counts()))
 	var report struct {
 		Node          string   `json:"node"`
 		NonMigratable []string `json:"nonMigratable"`
@@ -163,14 +146,14 @@ func BenchmarkDetectorLive50Nodes2500VMIs(b *testing.B) {
 	}
 
 	args := l.detectorArgs()
-	l.kubeVirt.ResetLog()
+	l.KubeVirt.ResetLog()
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := runDetector(ctx, args, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(len(l.kubeVirt.Requests()))/float64(b.N), "requests/run")
+	b.ReportMetric(float64(len(l.KubeVirt.Requests()))/float64(b.N), "requests/run")
 }
 
 // requestSummary lists counts (standin's "VERB RESOURCE CODE" keys) sorted, with how many.
@@ -191,7 +174,7 @@ func requestSummary(counts map[string]int) string {
 // state that a live run reads for node-17, read once with source.Live.
 func BenchmarkAnalyzeLive50Nodes2500VMIs(b *testing.B) {
 	l := startLive(b)
-	state, err := source.Live{Kube: l.env.Kube, Client: l.env.Client}.Read(context.Background(), liveNode)
+	state, err := source.Live{Kube: l.Kube, Client: l.Client}.Read(context.Background(), liveNode)
 	if err != nil {
 		b.Fatalf("read the state of %s: %v", liveNode, err)
 	}

@@ -25,28 +25,20 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	var err error
-	if env, err = testenv.Start(); err != nil {
+	started, err := testenv.StartWithKubeVirt()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "start the test environment: %v\n", err)
 		return 1
 	}
 	defer func() {
-		if err := env.Stop(); err != nil {
+		if err := started.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "stop the test environment: %v\n", err)
 		}
 	}()
+	env, kubevirt = started.Env, started.KubeVirt
 	if err := env.EnsureNamespace(context.Background(), systemNamespace); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if kubevirt, err = standin.Start(env.Config); err != nil {
-		fmt.Fprintf(os.Stderr, "start the KubeVirt stand-in: %v\n", err)
-		return 1
-	}
-	defer func() {
-		if err := kubevirt.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "stop the KubeVirt stand-in: %v\n", err)
-		}
-	}()
 	return m.Run()
 }

@@ -63,42 +63,29 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	// The production waits (kube.DefaultRetryPolicy: 250ms doubling to 4s over 6 tries;
-	// restore.DefaultStartBackoff: 1s doubling over 5 rounds, each round the transport's 6
-	// tries) would make the permanent-fault cases take minutes. The tests keep the transport's
+	// restore.DefaultStartBackoff: 2 rounds 3s apart, each round the transport's 6 tries)
+	// would make the permanent-fault cases take minutes. The tests keep the transport's
 	// 6 tries and its doubling and shorten the first wait; Max stays at 2s so that a
 	// Retry-After of 1s is honoured as it is. restore-vm's own rounds of starts are cut to 2.
 	kube.DefaultRetryPolicy = kube.RetryPolicy{Attempts: 6, Initial: 20 * time.Millisecond, Max: 2 * time.Second}
 	restore.DefaultStartBackoff = wait.Backoff{Steps: 2, Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2}
 
-	var err error
-	if env, err = testenv.Start(); err != nil {
+	started, err := testenv.StartWithKubeVirt()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "start the test environment: %v\n", err)
 		return 1
 	}
 	defer func() {
-		if err := env.Stop(); err != nil {
+		if err := started.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "stop the test environment: %v\n", err)
 		}
 	}()
-	if kv, err = standin.Start(env.Config); err != nil {
-		fmt.Fprintf(os.Stderr, "start the KubeVirt stand-in: %v\n", err)
-		return 1
-	}
-	defer func() {
-		if err := kv.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "stop the KubeVirt stand-in: %v\n", err)
-		}
-	}()
+	env, kv, adminKubeconfig = started.Env, started.KubeVirt, started.KubeVirtKubeconfig
 	if workDir, err = os.MkdirTemp("", "upgrade-helper-reliability-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(workDir)
-	adminKubeconfig = filepath.Join(workDir, "admin.kubeconfig")
-	if err := testenv.WriteKubeconfig(kv.RESTConfig(), adminKubeconfig); err != nil {
-		fmt.Fprintf(os.Stderr, "write the stand-in's kubeconfig: %v\n", err)
-		return 1
-	}
 	return m.Run()
 }
 
