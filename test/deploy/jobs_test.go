@@ -195,6 +195,15 @@ func runAs(t *testing.T, cfg *rest.Config, args []string) (int, string) {
 func TestExampleJobsRunWithTheirRolesOnly(t *testing.T) {
 	objs := loadRBAC(t)
 	ctx := context.Background()
+	// Start from, and leave, a cluster without nodes, VMs or upgrades.
+	if err := env.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Reset(context.Background()); err != nil {
+			t.Errorf("reset: %v", err)
+		}
+	})
 	for _, name := range []string{exampleNode, "node-2"} {
 		if _, err := env.CreateNode(ctx, testenv.NewNode(name)); err != nil {
 			t.Fatal(err)
