@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
@@ -152,4 +153,27 @@ func namesObject(err error) bool {
 	}
 	details := status.Status().Details
 	return details != nil && details.Name != ""
+}
+
+// ForFailedActions is the error for a batch of actions on VMs (stops, starts) of which those
+// in failures failed, each with its cause (which may be nil). When every cause is the cluster
+// not being asked (NotAsked: forbidden, unauthorized, unreachable), the exit status is 3 and
+// the first cause is explained with ForAPIError's hint; otherwise it is 1, since the cluster
+// answered and the VMs simply failed. It returns nil for no failures.
+func ForFailedActions(done, request string, failures map[string]error) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(failures))
+	for k := range failures {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	err := fmt.Errorf("%d VM(s) could not be %s: %v", len(keys), done, keys)
+	for _, k := range keys {
+		if cause := failures[k]; cause == nil || !NotAsked(cause) {
+			return WithCode(No, err)
+		}
+	}
+	return WithCode(Cluster, errors.Join(err, ForAPIError(failures[keys[0]], request)))
 }

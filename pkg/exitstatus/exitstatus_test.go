@@ -52,3 +52,30 @@ func TestForAPIError(t *testing.T) {
 		})
 	}
 }
+
+func TestForFailedActions(t *testing.T) {
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Group: "subresources.kubevirt.io", Resource: "virtualmachines/stop"}, "a", errors.New("no"))
+	refused := apierrors.NewConflict(schema.GroupResource{Resource: "virtualmachines"}, "b", errors.New("migrating"))
+	tests := []struct {
+		name     string
+		failures map[string]error
+		wantCode int
+		wantMsg  string
+	}{
+		{"none", nil, OK, ""},
+		{"every failure forbidden: the cluster was not asked", map[string]error{"ns/b": forbidden, "ns/a": forbidden}, Cluster, "2 VM(s) could not be stopped: [ns/a ns/b]"},
+		{"one answered refusal makes it a VM failure", map[string]error{"ns/a": forbidden, "ns/b": refused}, No, "2 VM(s) could not be stopped"},
+		{"a failure without a cause", map[string]error{"ns/a": nil}, No, "1 VM(s) could not be stopped: [ns/a]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ForFailedActions("stopped", "stop", tt.failures)
+			if got := Code(err); got != tt.wantCode {
+				t.Errorf("Code = %d (%v), want %d", got, err, tt.wantCode)
+			}
+			if err != nil && !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q lacks %q", err, tt.wantMsg)
+			}
+		})
+	}
+}

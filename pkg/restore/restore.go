@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -222,20 +221,13 @@ func isTransient(err error) bool {
 
 func (r *Restore) finish(ctx context.Context, res *Result) error {
 	counts := map[Outcome]int{}
-	var failed []string
-	clusterFailures, firstClusterErr := 0, error(nil)
+	failed := map[string]error{}
 	for _, st := range res.Steps {
 		counts[st.Outcome]++
 		key := st.Namespace + "/" + st.Name
 		switch st.Outcome {
 		case OutcomeFailed:
-			failed = append(failed, key)
-			if st.err != nil && exitstatus.NotAsked(st.err) {
-				if clusterFailures == 0 {
-					firstClusterErr = st.err
-				}
-				clusterFailures++
-			}
+			failed[key] = st.err
 			r.event(ctx, true, events.ReasonRestoreVMFailed, fmt.Sprintf("vm %s on node %s: %s", key, r.Node, st.Message))
 		case OutcomeNotFound:
 			r.event(ctx, true, events.ReasonRestoreVMFailed, fmt.Sprintf("vm %s on node %s no longer exists: skipped", key, r.Node))
@@ -247,15 +239,9 @@ func (r *Restore) finish(ctx context.Context, res *Result) error {
 		counts[OutcomeFailed], counts[OutcomeNotStarted]))
 	var errs []error
 	code := exitstatus.No
-	if len(failed) > 0 {
-		sort.Strings(failed)
-		errs = append(errs, fmt.Errorf("%d VM(s) could not be started: %v", len(failed), failed))
-		if clusterFailures == len(failed) {
-			// Every failure was the cluster refusing or failing to answer (forbidden,
-			// unauthorized, unreachable): say so with exit status 3 and the first cause.
-			code = exitstatus.Cluster
-			errs = append(errs, exitstatus.ForAPIError(firstClusterErr, "start through KubeVirt's subresource API"))
-		}
+	if err := exitstatus.ForFailedActions("started", "start through KubeVirt's subresource API", failed); err != nil {
+		errs = append(errs, err)
+		code = exitstatus.Code(err)
 	}
 	if n := counts[OutcomeNotStarted]; n > 0 {
 		errs = append(errs, fmt.Errorf("interrupted (%v): %d VM(s) not started", context.Cause(ctx), n))

@@ -230,18 +230,12 @@ func (s *Shutdown) waitGone(ctx context.Context, steps []Step) error {
 
 // finish writes the events and turns failures into the error Run returns.
 func (s *Shutdown) finish(ctx context.Context, res *Result) error {
-	var failed, stillRunning, notStarted []string
-	clusterFailures, firstClusterErr := 0, error(nil)
+	var stillRunning, notStarted []string
+	failed := map[string]error{}
 	for _, st := range res.Steps {
 		switch st.Outcome {
 		case OutcomeFailed:
-			failed = append(failed, st.Key())
-			if st.err != nil && exitstatus.NotAsked(st.err) {
-				if clusterFailures == 0 {
-					firstClusterErr = st.err
-				}
-				clusterFailures++
-			}
+			failed[st.Key()] = st.err
 			s.warn(ctx, events.ReasonVMShutdownFailed, fmt.Sprintf("vm %s on node %s: %s", st.Key(), s.Node, st.Message))
 		case OutcomeStillRunning:
 			stillRunning = append(stillRunning, st.Key())
@@ -256,15 +250,9 @@ func (s *Shutdown) finish(ctx context.Context, res *Result) error {
 		counts[OutcomeAlreadyStopped], len(failed), len(notStarted)))
 	var errs []error
 	code := exitstatus.No
-	if len(failed) > 0 {
-		sort.Strings(failed)
-		errs = append(errs, fmt.Errorf("%d VM(s) could not be stopped: %v", len(failed), failed))
-		if clusterFailures == len(failed) {
-			// Every failure was the cluster refusing or failing to answer (forbidden,
-			// unauthorized, unreachable): say so with exit status 3 and the first cause.
-			code = exitstatus.Cluster
-			errs = append(errs, exitstatus.ForAPIError(firstClusterErr, "stop through KubeVirt's subresource API"))
-		}
+	if err := exitstatus.ForFailedActions("stopped", "stop through KubeVirt's subresource API", failed); err != nil {
+		errs = append(errs, err)
+		code = exitstatus.Code(err)
 	}
 	if len(stillRunning) > 0 {
 		sort.Strings(stillRunning)
