@@ -107,17 +107,6 @@ func resourceVerb(method string, named, watch bool) string {
 }
 
 func nonResourceVerb(method string) string {
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		return VerbGet
-	case http.MethodPost:
-		return VerbCreate
-	case http.MethodPut:
-		return VerbUpdate
-	case http.MethodPatch:
-		return VerbPatch
-	case http.MethodDelete:
-		return VerbDelete
-	}
-	return strings.ToLower(method)
+	// A path that is not a resource is authorised like a named one: GET is get, DELETE delete.
+	return resourceVerb(method, true, false)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cloudweavv1beta1 "github.com/cloudweav/upgrade-helper/pkg/apis/cloudweavhci/v1beta1"
@@ -75,15 +74,7 @@ first records them for restore-vm in the upgrade's restore record.`,
   # Stop what cannot leave, recording it for restore-vm
   upgrade-helper vm-live-migrate-detector node-1 --shutdown --upgrade hvst-upgrade-gqbg5`,
 		Args: exactArgs(1, "exactly one node name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "report format: text, json or yaml")
@@ -108,8 +99,8 @@ func (o *DetectorOptions) Complete(_ *cobra.Command, args []string) error {
 
 // Validate checks the options before anything is read.
 func (o *DetectorOptions) Validate() error {
-	if errs := validation.IsDNS1123Subdomain(o.Node); len(errs) > 0 {
-		return exitstatus.Usagef("%q is not a valid node name: %s", o.Node, strings.Join(errs, "; "))
+	if err := validateObjectName("node", o.Node); err != nil {
+		return err
 	}
 	if err := OutputFormat(o.Output).Validate(); err != nil {
 		return err
@@ -127,11 +118,8 @@ func (o *DetectorOptions) Validate() error {
 			return err
 		}
 	}
-	if o.Concurrency < 1 {
-		return exitstatus.Usagef("--concurrency must be at least 1, got %d", o.Concurrency)
-	}
-	if o.Timeout <= 0 {
-		return exitstatus.Usagef("--timeout must be positive, got %s", o.Timeout)
+	if err := validateWorkers(o.Concurrency, o.Timeout); err != nil {
+		return err
 	}
 	if o.PageSize < 1 {
 		return exitstatus.Usagef("--page-size must be at least 1, got %d", o.PageSize)

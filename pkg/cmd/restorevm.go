@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cloudweavv1beta1 "github.com/cloudweav/upgrade-helper/pkg/apis/cloudweavhci/v1beta1"
@@ -47,12 +46,7 @@ counts a VM that already runs as started, skips one that no longer exists, and i
 run again.`,
 		Example: `  upgrade-helper restore-vm --node node-1 --upgrade hvst-upgrade-gqbg5`,
 		Args:    exactArgs(0, "no arguments (use --node and --upgrade)"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    runOptions(o),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.Node, "node", "", "the node whose VMs to start again (required)")
@@ -67,27 +61,24 @@ run again.`,
 	return cmd
 }
 
+// Complete has nothing to fill in: restore-vm takes no arguments, only flags.
+func (o *RestoreVMOptions) Complete(*cobra.Command, []string) error { return nil }
+
 // Validate checks the options before anything is read.
 func (o *RestoreVMOptions) Validate() error {
 	if o.Node == "" || o.Upgrade == "" {
 		return exitstatus.Usagef("restore-vm needs --node and --upgrade\nRun 'upgrade-helper restore-vm --help' for usage")
 	}
-	if errs := validation.IsDNS1123Subdomain(o.Node); len(errs) > 0 {
-		return exitstatus.Usagef("%q is not a valid node name: %s", o.Node, strings.Join(errs, "; "))
+	if err := validateObjectName("node", o.Node); err != nil {
+		return err
 	}
-	if errs := validation.IsDNS1123Subdomain(o.Upgrade); len(errs) > 0 {
-		return exitstatus.Usagef("%q is not a valid upgrade name: %s", o.Upgrade, strings.Join(errs, "; "))
+	if err := validateObjectName("upgrade", o.Upgrade); err != nil {
+		return err
 	}
 	if err := OutputFormat(o.Output).Validate(); err != nil {
 		return err
 	}
-	if o.Concurrency < 1 {
-		return exitstatus.Usagef("--concurrency must be at least 1, got %d", o.Concurrency)
-	}
-	if o.Timeout <= 0 {
-		return exitstatus.Usagef("--timeout must be positive, got %s", o.Timeout)
-	}
-	return nil
+	return validateWorkers(o.Concurrency, o.Timeout)
 }
 
 // Run restores the node's VMs and prints the outcome.

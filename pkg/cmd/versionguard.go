@@ -89,15 +89,7 @@ malformed repoInfo or kubeconfig); 3 the cluster could not be asked.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&o.Strict, "strict", o.Strict, "reject upgrades from a dev version")
@@ -142,8 +134,8 @@ func (o *VersionGuardOptions) Validate() error {
 	if len(o.args) != 1 {
 		return exitstatus.Usagef("version-guard needs the name of an Upgrade, or --current and --target to check a path without a cluster\nRun 'upgrade-helper version-guard --help' for usage")
 	}
-	if errs := validation.IsDNS1123Subdomain(o.Upgrade); len(errs) > 0 {
-		return exitstatus.Usagef("%q is not a valid Upgrade name: %s", o.Upgrade, strings.Join(errs, "; "))
+	if err := validateObjectName("Upgrade", o.Upgrade); err != nil {
+		return err
 	}
 	if errs := validation.IsDNS1123Label(o.Namespace); len(errs) > 0 {
 		return exitstatus.Usagef("%q is not a valid namespace: %s", o.Namespace, strings.Join(errs, "; "))
