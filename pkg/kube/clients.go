@@ -49,13 +49,14 @@ func NewClients(config *rest.Config) (*Clients, error) {
 	if config.Burst == 0 {
 		config.Burst = 100
 	}
-	kube, err := kubernetes.NewForConfig(config)
-	if err != nil {
-		return nil, fmt.Errorf("build kubernetes client: %w", err)
-	}
+	// One HTTP client (one transport, one connection pool) serves both clients.
 	httpClient, err := rest.HTTPClientFor(config)
 	if err != nil {
 		return nil, fmt.Errorf("build http client: %w", err)
+	}
+	kube, err := kubernetes.NewForConfigAndClient(config, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("build kubernetes client: %w", err)
 	}
 	c, err := client.New(config, client.Options{Scheme: NewScheme(), HTTPClient: httpClient})
 	if err != nil {
